@@ -1,0 +1,6 @@
+"""`python -m bridge …` — see bridge/cli.py."""
+import sys
+
+from bridge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""`python -m bridge check|preview|send|sandbox|worker`."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
+from bridge.mapping import load_mapping, load_mappings
+
+
+def cmd_check(args) -> int:
+    """Lint every mapping file; list every problem; exit 1 if any."""
+    mappings, problems = load_mappings(args.mappings)
+    for line in problems:
+        print(line)
+    for name, mapping in sorted(mappings.items()):
+        unset = [n for n in mapping.secret_names if not os.environ.get(n)]
+        if mapping.scheme != "none" and len(unset) == len(mapping.secret_names):
+            print(f"{mapping.path}: note: none of {', '.join(unset)} is set here; "
+                  f"the source stays disabled until one is")
+    print(f"{len(mappings)} mapping file(s) OK, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def _load_one(mappings_dir: str, source: str):
+    mapping, problems = load_mapping(Path(mappings_dir) / f"{source}.yaml")
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        raise SystemExit(1)
+    return mapping
+
+
+def cmd_preview(args) -> int:
+    """Show what each event in a payload would become; sends nothing, needs no secret."""
+    mapping = _load_one(args.mappings, args.source)
+    body = json.loads(Path(args.payload).read_text())
+    headers = json.loads(Path(args.headers).read_text()) if args.headers else {}
+    out = []
+    for event in mapping.read_events(body, headers):
+        rendered = mapping.render(event)
+        item = {"event": event.id, "type": event.type, "occurred_at": event.occurred_at}
+        if not rendered:
+            item["result"] = "ignored: no route matched"
+        item["deliveries"] = [vars(r) for r in rendered]
+        out.append(item)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_send(args) -> int:
+    """Sign a payload with the source's configured secret and POST it to a running bridge."""
+    import requests
+
+    from bridge.signatures import SIGNERS
+    mapping = _load_one(args.mappings, args.source)
+    secret = next((os.environ[n] for n in mapping.secret_names if os.environ.get(n)), None)
+    if secret is None:
+        print(f"note: {', '.join(mapping.secret_names) or 'no secret'} unset here; "
+              "signing with the sandbox demo secret", file=sys.stderr)
+        secret = SANDBOX_DEMO_SECRET
+    body = Path(args.payload).read_bytes()
+    headers = {"Content-Type": "application/json", **SIGNERS[mapping.scheme](body, secret, int(time.time()))}
+    response = requests.post(f"{args.url.rstrip('/')}/webhooks/{args.source}", data=body, headers=headers,
+                             timeout=10)
+    print(response.status_code, response.text.strip())
+    return 0 if response.ok else 1
+
+
+def cmd_sandbox(args) -> int:
+    """Run the bundled Reevo stand-in."""
+    from bridge.sandbox.server import serve
+    serve(host=args.host, port=args.port, seed_path=args.seed)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    """Deliver stored events without serving HTTP (a separate worker container)."""
+    from bridge.delivery import WorkerPool
+    from bridge.runtime import build_worker, sandbox_banner
+    from bridge.observability import configure_logging
+    from bridge.store import open_store
+    settings = load_settings()
+    configure_logging()
+    if settings.sandbox:
+        print(sandbox_banner(settings), file=sys.stderr)
+    worker = build_worker(settings, open_store(settings.store_url), time.time)
+    pool = WorkerPool(worker, max(1, settings.delivery_threads), settings.poll_interval).start()
+    stopped = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    pool.stop(timeout=settings.lease_seconds)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bridge")
+    parser.add_argument("--mappings", default=os.environ.get("BRIDGE_MAPPINGS_DIR", "mappings"),
+                        help="mappings folder (default: $BRIDGE_MAPPINGS_DIR or ./mappings)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="lint every mapping file").set_defaults(func=cmd_check)
+    preview = sub.add_parser("preview", help="show the PATCHes a payload would produce")
+    preview.add_argument("source")
+    preview.add_argument("payload")
+    preview.add_argument("--headers", help="JSON file of request headers")
+    preview.set_defaults(func=cmd_preview)
+    send = sub.add_parser("send", help="sign a payload and post it to a running bridge")
+    send.add_argument("source")
+    send.add_argument("payload")
+    send.add_argument("--url", default="http://127.0.0.1:8080")
+    send.set_defaults(func=cmd_send)
+    sandbox = sub.add_parser("sandbox", help="run the bundled Reevo stand-in")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument("--seed", help="seed data file (default: the bundled one)")
+    sandbox.set_defaults(func=cmd_sandbox)
+    sub.add_parser("worker", help="run delivery workers only").set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,117 @@
+"""Settings read from the environment once, checked at start.
+
+A bad value raises ConfigError with a message naming the variable; the process
+prints it and stops instead of failing later on a live webhook.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+SANDBOX_API_KEY = "sandbox-key"  # the bundled stand-in's public demo key, not a secret
+# In sandbox mode only, a source whose secret variable is unset verifies with this public
+# value (announced at start), so `make run` + `python -m bridge send` work with no set-up.
+SANDBOX_DEMO_SECRET = "whsec_c2FuZGJveC1kZW1vLW9ubHk="
+DEFAULT_SANDBOX_PORT = 8090
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bridge reads from its environment."""
+
+    reevo_api_url: str = "https://api.reevo.ai"
+    reevo_api_key: str = ""
+    store_url: str = "sqlite:///var/bridge.db"
+    mappings_dir: str = "mappings"
+    admin_token: str = ""
+    sandbox: bool = False
+    sandbox_port: int = DEFAULT_SANDBOX_PORT
+    max_body_bytes: int = 1024 * 1024
+    sentry_dsn: str = ""
+    delivery_threads: int = 1
+    poll_interval: float = 1.0
+    lease_seconds: float = 60.0
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    retry_base: float = 1.0
+    retry_cap: float = 300.0
+    max_attempts: int = 12
+    pause_probe_seconds: float = 30.0
+    env: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def sandbox_url(self) -> str:
+        """Where the bundled Reevo stand-in listens in sandbox mode."""
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+
+def _flag(env: dict, name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use 1 or 0")
+
+
+def _number(env: dict, name: str, default, kind=float, minimum=0):
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _check_url(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}={url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    """Build Settings from `env` (default: os.environ), raising ConfigError on bad values."""
+    env = dict(os.environ if env is None else env)
+    sandbox = _flag(env, "BRIDGE_SANDBOX")
+    sandbox_port = _number(env, "BRIDGE_SANDBOX_PORT", DEFAULT_SANDBOX_PORT, int, 1)
+    api_key = env.get("REEVO_API_KEY", "").strip()
+    api_url = env.get("REEVO_API_URL", "").strip()
+    if sandbox:
+        api_url = api_url or f"http://127.0.0.1:{sandbox_port}"
+        api_key = api_key or SANDBOX_API_KEY
+    elif not api_key:
+        raise ConfigError(
+            "REEVO_API_KEY is not set. Set it to a Reevo API key with Opportunities Write, "
+            "or set BRIDGE_SANDBOX=1 to deliver to the bundled Reevo stand-in instead."
+        )
+    return Settings(
+        reevo_api_url=_check_url("REEVO_API_URL", api_url or "https://api.reevo.ai"),
+        reevo_api_key=api_key,
+        store_url=env.get("BRIDGE_STORE_URL", "").strip() or "sqlite:///var/bridge.db",
+        mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
+        admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
+        sandbox=sandbox,
+        sandbox_port=sandbox_port,
+        max_body_bytes=_number(env, "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, int, 1),
+        sentry_dsn=env.get("SENTRY_DSN", ""),
+        delivery_threads=_number(env, "BRIDGE_DELIVERY_THREADS", 1, int, 0),
+        poll_interval=_number(env, "BRIDGE_POLL_INTERVAL", 1.0),
+        lease_seconds=_number(env, "BRIDGE_LEASE_SECONDS", 60.0, float, 1),
+        connect_timeout=_number(env, "BRIDGE_CONNECT_TIMEOUT", 3.05),
+        read_timeout=_number(env, "BRIDGE_READ_TIMEOUT", 10.0),
+        retry_base=_number(env, "BRIDGE_RETRY_BASE", 1.0),
+        retry_cap=_number(env, "BRIDGE_RETRY_CAP", 300.0),
+        max_attempts=_number(env, "BRIDGE_MAX_ATTEMPTS", 12, int, 1),
+        pause_probe_seconds=_number(env, "BRIDGE_PAUSE_PROBE_SECONDS", 30.0),
+        env=env,
+    )

@@ -1,0 +1,66 @@
+"""The HTTP surface: webhooks in, health out. Coordinates; the logic lives in intake."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from bridge.intake import Rejection
+from bridge.signatures import SignedRequest
+
+blueprint = Blueprint("ingress", __name__)
+
+
+def _bridge():
+    return current_app.extensions["bridge"]
+
+
+@blueprint.post("/webhooks/<source>")
+def receive_webhook(source: str):
+    """Verify, map and store one webhook; answer as soon as it is durable."""
+    body = request.get_data(cache=False)  # raw bytes: signatures cover exactly these
+    signed = SignedRequest(request.method, request.url, request.headers, body)
+    try:
+        status, reply = _bridge().intake.receive(source, signed, request.mimetype)
+    except Rejection as exc:
+        return rejection_response(exc)
+    return jsonify(reply), status
+
+
+def rejection_response(exc: Rejection):
+    """`{"status": "rejected", "reason": …, "detail": …}` with Retry-After where it applies."""
+    response = jsonify({"status": "rejected", "reason": exc.reason, "detail": exc.detail})
+    response.status_code = exc.http_status
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@blueprint.get("/healthz")
+def healthz():
+    """The process is alive."""
+    return jsonify({"status": "ok"})
+
+
+@blueprint.get("/readyz")
+def readyz():
+    """Ready when the store answers and the mappings are loaded; says which part fails."""
+    bridge = _bridge()
+    checks = {"store": "ok", "mappings": "ok" if bridge.intake.sources else "none loaded"}
+    try:
+        bridge.store.ping()
+    except Exception as exc:  # any failure to answer means not ready
+        checks["store"] = f"unavailable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+
+
+_REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
+            415: "unsupported_media_type"}
+
+
+def http_error(exc: HTTPException):
+    """Every error answer is JSON with a stable status and a short reason."""
+    reason = _REASONS.get(exc.code, "http_error")
+    response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})
+    response.status_code = exc.code
+    return response

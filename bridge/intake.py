@@ -1,0 +1,152 @@
+"""From one verified webhook to stored deliveries: the acknowledge-first half of the bridge.
+
+verify on raw bytes → parse → split into events → render each matching route →
+store atomically (dedupe on source + event id). The sender's answer depends only
+on whether the event is now safely stored, never on Reevo.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+
+from bridge import signatures
+from bridge.mapping import Delivery, Failure, Mapping
+from bridge.observability import log_state
+from bridge.store import ACCEPTED, DEAD, DUPLICATE, EventRecord, NewDelivery, StoreUnavailable
+
+log = logging.getLogger("bridge.intake")
+IGNORED = "ignored"
+
+
+class Rejection(Exception):
+    """The webhook is refused; nothing was stored. `reason` is a short stable code."""
+
+    def __init__(self, http_status: int, reason: str, detail: str, retry_after: int | None = None):
+        super().__init__(detail)
+        self.http_status, self.reason, self.detail, self.retry_after = http_status, reason, detail, retry_after
+
+
+@dataclass
+class Source:
+    """A mapping ready to serve: its compiled file plus the secret values it verifies with."""
+
+    mapping: Mapping
+    secrets: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # secret variables that are not set
+    demo: bool = False  # sandbox mode: verifying with the public demo secret
+
+
+def build_sources(mappings: dict[str, Mapping], env: dict, demo_secret: str | None = None) -> dict[str, Source]:
+    """Pair each mapping with its secrets from the environment (values never logged).
+
+    `demo_secret` (sandbox mode only) stands in for a source with none of its variables set.
+    """
+    sources = {}
+    for name, mapping in mappings.items():
+        values = [env[n] for n in mapping.secret_names if env.get(n)]
+        missing = [] if values else list(mapping.secret_names)
+        demo = bool(missing and demo_secret)
+        if demo:
+            values, missing = [demo_secret], []
+        sources[name] = Source(mapping, values, missing, demo)
+    return sources
+
+
+class Intake:
+    """Handles `POST /webhooks/<source>` once Flask has read the raw body."""
+
+    def __init__(self, sources: dict[str, Source], store, clock):
+        self.sources = sources
+        self.store = store
+        self.clock = clock
+
+    def receive(self, source_name: str, request: signatures.SignedRequest, content_type: str) -> tuple[int, dict]:
+        """(HTTP status, JSON body) for one webhook, or raise Rejection."""
+        source = self._source(source_name)
+        self._verify(source, request)
+        body = _parse(request.body, content_type)
+        now = self.clock()
+        results = [self._accept(source.mapping, event, now)
+                   for event in source.mapping.read_events(body, request.headers)]
+        return _reply(results)
+
+    def _source(self, name: str) -> Source:
+        source = self.sources.get(name)
+        if source is None:
+            raise Rejection(404, "unknown_source", f"no mapping file named {name}.yaml")
+        if source.missing:
+            # 503, not 4xx: the sender retries while the operator sets the secret; nothing is lost.
+            raise Rejection(503, "source_not_configured",
+                            f"secret variable {', '.join(source.missing)} is not set", retry_after=60)
+        return source
+
+    def _verify(self, source: Source, request: signatures.SignedRequest) -> None:
+        verifier = signatures.SCHEMES[source.mapping.scheme]
+        try:
+            verifier(request, source.secrets, self.clock(), source.mapping.verify_options)
+        except signatures.SignatureError as exc:
+            log_state(log, "rejected", logging.WARNING, source=source.mapping.source,
+                      status="rejected", reason=exc.reason, detail=exc.detail)
+            raise Rejection(401, exc.reason, exc.detail) from None
+
+    def _accept(self, mapping: Mapping, event, now: float) -> dict:
+        rendered = mapping.render(event)
+        record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, _hash(event.data),
+                             data=event.data)
+        if not rendered:
+            record.outcome, record.reason = IGNORED, "no_route_matched"
+        deliveries = [_new_delivery(r) for r in rendered]
+        try:
+            status = self.store.accept(record, deliveries, now)
+        except StoreUnavailable as exc:
+            log_state(log, "store unavailable", logging.ERROR, source=mapping.source, event_id=event.id,
+                      reason="store_unavailable", detail=str(exc))
+            raise Rejection(503, "store_unavailable", "the event store is unavailable; retry later",
+                            retry_after=5) from None
+        if status == ACCEPTED and not rendered:
+            status = IGNORED
+        dead = sum(1 for d in deliveries if d.status == DEAD)
+        log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,
+                  deliveries=len(deliveries), dead=dead or None, reason=record.reason)
+        result = {"id": event.id, "type": event.type, "status": status}
+        if status == ACCEPTED:
+            result.update(deliveries=len(deliveries), dead=dead)
+        if status == IGNORED:
+            result["reason"] = record.reason
+        return result
+
+
+def _new_delivery(rendered: Delivery | Failure) -> NewDelivery:
+    if isinstance(rendered, Delivery):
+        return NewDelivery(rendered.route, rendered.target, rendered.attributes)
+    error = {"code": rendered.reason, "message": rendered.message, "field": rendered.field}
+    return NewDelivery(rendered.route, {}, {}, status=DEAD, error=error)
+
+
+def _parse(body: bytes, content_type: str):
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Rejection(415, "unsupported_media_type", f"expected application/json, got {content_type or 'none'}")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Rejection(400, "malformed_body", "the body is not valid JSON") from None
+
+
+def _hash(data) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _reply(results: list[dict]) -> tuple[int, dict]:
+    statuses = {r["status"] for r in results}
+    if ACCEPTED in statuses:
+        return 202, {"status": ACCEPTED, "events": results}
+    if not results:
+        return 202, {"status": IGNORED, "reason": "no_events", "events": []}
+    if statuses == {IGNORED}:
+        return 202, {"status": IGNORED, "reason": "no_route_matched", "events": results}
+    if IGNORED in statuses:
+        return 202, {"status": IGNORED, "reason": "no_new_event_matched", "events": results}
+    return 200, {"status": DUPLICATE, "events": results}

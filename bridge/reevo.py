@@ -1,0 +1,147 @@
+"""Reevo Public API v2 client: one pooled session, explicit timeouts, and classify().
+
+classify() turns a response (or a transport error) into what the delivery worker
+does next: delivered, retry (after the delay the server asked for, if any), dead
+(with HTTP status, Reevo error code and message), or paused (credentials).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from bridge import __version__
+
+DELIVERED, RETRY, DEAD, PAUSED = "delivered", "retry", "dead", "paused"
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+PAUSE_STATUSES = frozenset({401, 403})
+
+
+@dataclass
+class Outcome:
+    """What happened to one request, and what to do next."""
+
+    kind: str  # delivered | retry | dead | paused
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait
+    data: dict | None = None
+
+    def error(self) -> dict:
+        """The part kept in the store as the delivery's last error."""
+        return {"status": self.status, "code": self.code, "message": self.message}
+
+
+class ReevoClient:
+    """Talks to one Reevo workspace with one API key."""
+
+    def __init__(self, base_url: str, api_key: str, connect_timeout: float = 3.05,
+                 read_timeout: float = 10.0, pool_size: int = 10):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        self.session.trust_env = False  # a proxy from the environment must not see our key by surprise
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({
+            "Authorization": f"Bearer {api_key}",
+            "User-Agent": f"reevo-webhook-bridge/{__version__}",
+            "Accept": "application/json",
+        })
+
+    def patch_opportunity(self, opportunity_id: str, attributes: dict, idempotency_key: str,
+                          now: float) -> Outcome:
+        """PATCH one opportunity; never raises for HTTP or network trouble."""
+        url = f"{self.base_url}/api/v2/opportunity/{opportunity_id}"
+        try:
+            response = self.session.patch(url, json={"attributes": attributes}, timeout=self.timeout,
+                                          headers={"Idempotency-Key": idempotency_key}, allow_redirects=False)
+        except requests.RequestException as exc:
+            return classify_error(exc)
+        return classify(response, now)
+
+    def find_opportunities(self, field: str, value, now: float, limit: int = 2) -> tuple[Outcome, list]:
+        """`_query` for opportunities whose `field` equals `value`; (outcome, records)."""
+        body = {"filters": [{"field": field, "operator": "eq", "value": value}], "limit": limit}
+        try:
+            response = self.session.post(f"{self.base_url}/api/v2/opportunity/_query", json=body,
+                                         timeout=self.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            return classify_error(exc), []
+        outcome = classify(response, now)
+        records = (outcome.data or {}).get("data") if outcome.kind == DELIVERED else None
+        return outcome, records if isinstance(records, list) else []
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def classify_error(exc: Exception) -> Outcome:
+    """Connection errors and timeouts are always worth another try."""
+    kind = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
+    return Outcome(RETRY, code=kind, message=type(exc).__name__)
+
+
+def classify(response: requests.Response, now: float) -> Outcome:
+    """Decide what a Reevo response means for the delivery that caused it."""
+    status = response.status_code
+    body = _json(response)
+    if 200 <= status < 300:
+        return Outcome(DELIVERED, status=status, data=body)
+    code, message = error_code(body)
+    if status in PAUSE_STATUSES:
+        return Outcome(PAUSED, status, code, message)
+    if status in RETRYABLE_STATUSES:
+        return Outcome(RETRY, status, code, message, parse_retry_after(response.headers.get("Retry-After"), now))
+    return Outcome(DEAD, status, code or f"http_{status}", message)
+
+
+def error_code(body) -> tuple[str | None, str | None]:
+    """Find Reevo's error code and message defensively: the error body shape is not documented."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, dict):
+        return _text(error.get("code")), _text(error.get("message"))
+    if isinstance(error, str):
+        return error, _text(body.get("message"))
+    detail = body.get("detail")
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return _text(detail[0].get("type")), _text(detail[0].get("msg"))
+    return _text(body.get("code")), _text(body.get("message") or detail)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """`Retry-After` as seconds or an HTTP date → seconds from `now` (never negative)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
+def _json(response):
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)[:500]
+
+
+__all__ = ["ReevoClient", "Outcome", "classify", "classify_error", "parse_retry_after",
+           "DELIVERED", "RETRY", "DEAD", "PAUSED"]

@@ -1,0 +1,89 @@
+"""Wires settings, mappings, store, Reevo client and workers into one running bridge."""
+from __future__ import annotations
+
+import atexit
+import logging
+import time
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from bridge import ingress
+from bridge.config import SANDBOX_DEMO_SECRET, Settings, load_settings
+from bridge.delivery import DeliveryWorker, RetryPolicy, WorkerPool
+from bridge.intake import Intake, build_sources
+from bridge.mapping import MappingError, load_mappings
+from bridge.observability import configure_logging, log_state
+from bridge.reevo import ReevoClient
+from bridge.store import open_store
+
+log = logging.getLogger("bridge.runtime")
+
+
+@dataclass
+class Runtime:
+    """Everything one bridge process holds; kept in `app.extensions["bridge"]`."""
+
+    settings: Settings
+    intake: Intake
+    store: object
+    worker: DeliveryWorker
+    pool: WorkerPool | None
+
+
+def sandbox_banner(settings: Settings) -> str:
+    """The plain warning printed whenever deliveries go to the stand-in, not to Reevo."""
+    return (f"SANDBOX MODE: deliveries go to the bundled Reevo stand-in at {settings.reevo_api_url}, "
+            "not to a real Reevo workspace. Set REEVO_API_KEY (and unset BRIDGE_SANDBOX) to go live.")
+
+
+def build_worker(settings: Settings, store, clock) -> DeliveryWorker:
+    """A delivery worker configured from settings (shared by the web app and `bridge worker`)."""
+    client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key,
+                         settings.connect_timeout, settings.read_timeout)
+    policy = RetryPolicy(base=settings.retry_base, cap=settings.retry_cap, max_attempts=settings.max_attempts)
+    return DeliveryWorker(store, client, policy, clock=clock, lease_seconds=settings.lease_seconds,
+                          pause_probe=settings.pause_probe_seconds)
+
+
+def load_sources(settings: Settings):
+    """Compile every mapping file; a bad one stops start-up with every problem listed."""
+    mappings, problems = load_mappings(settings.mappings_dir)
+    if problems:
+        raise MappingError(problems)
+    demo = SANDBOX_DEMO_SECRET if settings.sandbox else None
+    sources = build_sources(mappings, settings.env, demo)
+    for name, source in sources.items():
+        if source.demo:
+            log_state(log, "SANDBOX MODE: source verifies with the public demo secret", logging.WARNING,
+                      source=name, unset=",".join(source.mapping.secret_names))
+        if source.mapping.scheme == "none":
+            log_state(log, "source accepts UNSIGNED webhooks (verify.scheme: none)", logging.WARNING, source=name)
+        if source.missing:
+            log_state(log, "source disabled until its secret is set; its webhooks get 503", logging.ERROR,
+                      source=name, missing=",".join(source.missing))
+    return sources
+
+
+def build_app(config=None, clock=None) -> Flask:
+    """See bridge.create_app."""
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    clock = clock or time.time
+    configure_logging()
+    if settings.sandbox:
+        log.warning(sandbox_banner(settings))
+    sources = load_sources(settings)
+    store = open_store(settings.store_url)
+    worker = build_worker(settings, store, clock)
+    pool = None
+    if settings.delivery_threads:
+        pool = WorkerPool(worker, settings.delivery_threads, settings.poll_interval).start()
+        atexit.register(pool.stop)
+    app = Flask("bridge")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.register_blueprint(ingress.blueprint)
+    app.register_error_handler(HTTPException, ingress.http_error)
+    app.extensions["bridge"] = Runtime(settings, Intake(sources, store, clock), store, worker, pool)
+    return app

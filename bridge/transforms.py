@@ -1,0 +1,165 @@
+"""Named value transforms for mapping files: pure functions, each with examples.
+
+A transform takes the value (never None: missing values skip transforms) and its
+arguments, and returns the new value or raises TransformError with a short
+message. `EXAMPLES` holds (transform spec, input, expected output) triples; the
+tests run every one, and the README quotes them.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+
+class TransformError(ValueError):
+    """A value cannot be transformed; the message says why, without the value's secrets."""
+
+
+def _number(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise TransformError("expected a number, got a boolean")
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            raise TransformError(f"{value[:40]!r} is not a number") from None
+    raise TransformError(f"expected a number, got {type(value).__name__}")
+
+
+def _plain(number: Decimal) -> int | float:
+    """JSON-friendly: whole numbers as int, others as float (2-decimal money survives)."""
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def cents_to_decimal(value):
+    """Minor currency units to major: 1999 → 19.99."""
+    return _plain(_number(value) / 100)
+
+
+def to_decimal(value):
+    """A number or numeric string as a number: "42.50" → 42.5."""
+    return _plain(_number(value))
+
+
+def _utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unix_to_iso8601(value):
+    """Unix seconds or milliseconds (told apart by size) to `YYYY-MM-DDTHH:MM:SSZ`."""
+    seconds = _number(value)
+    if abs(seconds) >= 100_000_000_000:  # later than year 5138 in seconds: it is milliseconds
+        seconds = seconds / 1000
+    return _utc_text(datetime.fromtimestamp(float(seconds), tz=timezone.utc))
+
+
+_ISO_Z = re.compile(r"Z$", re.IGNORECASE)
+
+
+def parse_iso8601(text: str) -> datetime:
+    """Parse an ISO-8601 date or date-time; naive values are taken as UTC."""
+    try:
+        return datetime.fromisoformat(_ISO_Z.sub("+00:00", text.strip()))
+    except ValueError:
+        raise TransformError(f"{text[:40]!r} is not an ISO-8601 date or time") from None
+
+
+def iso8601(value):
+    """Any ISO-8601 date or date-time to UTC `YYYY-MM-DDTHH:MM:SSZ`."""
+    if not isinstance(value, str):
+        raise TransformError(f"expected a date string, got {type(value).__name__}")
+    return _utc_text(parse_iso8601(value))
+
+
+def date_only(value):
+    """The calendar date (UTC) of an ISO-8601 value or Unix time: `YYYY-MM-DD`."""
+    text = value if isinstance(value, str) else unix_to_iso8601(value)
+    moment = parse_iso8601(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return date(moment.year, moment.month, moment.day).isoformat()
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise TransformError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def to_string(value):
+    """Numbers and booleans as text: 42 → "42", True → "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        raise TransformError(f"cannot turn a {type(value).__name__} into text")
+    return str(value)
+
+
+def truncate(value, length):
+    """Cut text to at most `length` characters."""
+    return _text(value)[: int(length)]
+
+
+TRANSFORMS: dict[str, Callable] = {
+    "cents_to_decimal": cents_to_decimal,
+    "to_decimal": to_decimal,
+    "unix_to_iso8601": unix_to_iso8601,
+    "iso8601": iso8601,
+    "date_only": date_only,
+    "lower": lambda value: _text(value).lower(),
+    "upper": lambda value: _text(value).upper(),
+    "strip": lambda value: _text(value).strip(),
+    "to_string": to_string,
+    "truncate": truncate,
+}
+
+EXAMPLES: list[tuple[str, Any, Any]] = [
+    ("cents_to_decimal", 1999, 19.99),
+    ("cents_to_decimal", 1000, 10),
+    ("to_decimal", "42.50", 42.5),
+    ("unix_to_iso8601", 1680064028, "2023-03-29T04:27:08Z"),
+    ("unix_to_iso8601", 1680064028123, "2023-03-29T04:27:08Z"),
+    ("iso8601", "2024-05-01T10:00:00+02:00", "2024-05-01T08:00:00Z"),
+    ("iso8601", "2024-05-01", "2024-05-01T00:00:00Z"),
+    ("date_only", "2024-05-01T23:30:00-02:00", "2024-05-02"),
+    ("lower", "Closed Won", "closed won"),
+    ("upper", "usd", "USD"),
+    ("strip", "  hi  ", "hi"),
+    ("to_string", 42, "42"),
+    ("truncate(5)", "abcdefgh", "abcde"),
+]
+
+_CALL = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+
+
+def parse_transform(spec: str) -> tuple[str, tuple]:
+    """`"truncate(100)"` → ("truncate", (100,)); raises TransformError if unknown or malformed."""
+    match = _CALL.match(spec) if isinstance(spec, str) else None
+    if not match:
+        raise TransformError(f"transform {spec!r} is not a name or name(args)")
+    name, raw_args = match.group(1), match.group(2)
+    if name not in TRANSFORMS:
+        raise TransformError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    args: tuple = ()
+    if raw_args and raw_args.strip():
+        try:
+            parsed = ast.literal_eval(f"({raw_args},)")
+        except (ValueError, SyntaxError):
+            raise TransformError(f"transform {spec!r} has arguments that are not literals") from None
+        args = tuple(parsed)
+    return name, args
+
+
+def apply(name: str, args: tuple, value):
+    """Run transform `name` on `value` with `args`."""
+    try:
+        return TRANSFORMS[name](value, *args)
+    except TypeError as exc:
+        raise TransformError(f"transform {name!r} was given wrong arguments: {exc}") from None

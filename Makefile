@@ -1,0 +1,36 @@
+# Each target sets itself up on a fresh machine (Python, make and apt are enough).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: run test check bench clean
+
+$(PY):
+	@scripts/ensure-packages venv=python3-venv
+	@rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+## run: the bridge on http://127.0.0.1:8080 with the embedded SQLite store.
+##      Without REEVO_API_KEY it runs in sandbox mode, delivering to the bundled Reevo stand-in.
+run: $(VENV)/.runtime
+	@mkdir -p var
+	@if [ -z "$$REEVO_API_KEY" ]; then export BRIDGE_SANDBOX=1; fi; \
+	  exec $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
+
+## test: the whole suite, with every service it needs started by the tests themselves.
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+## check: lint every mapping file.
+check: $(VENV)/.runtime
+	$(PY) -m bridge check
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

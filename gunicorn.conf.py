@@ -1,0 +1,57 @@
+"""gunicorn settings for the bridge, all overridable from the environment.
+
+The master checks the configuration and the mapping files once before forking, so a
+mistake stops the process with one clear message instead of a boot loop. In sandbox
+mode (BRIDGE_SANDBOX=1 and no REEVO_API_URL) the master also runs the bundled Reevo
+stand-in as a child process and stops it on exit.
+"""
+import os
+import subprocess
+import sys
+
+bind = os.environ.get("BRIDGE_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("BRIDGE_WEB_WORKERS", "2"))
+threads = int(os.environ.get("BRIDGE_WEB_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = int(os.environ.get("BRIDGE_GRACEFUL_TIMEOUT", "30"))
+accesslog = None  # the bridge logs one structured line per state change instead
+errorlog = "-"
+proc_name = "reevo-bridge"
+
+_sandbox = None
+
+
+def _fail(message: str):
+    print(f"reevo-bridge: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def on_starting(server):
+    """Check settings and mappings in the master; start the sandbox when asked to."""
+    global _sandbox
+    from bridge.config import ConfigError, load_settings
+    from bridge.mapping import load_mappings
+    from bridge.runtime import sandbox_banner
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}")
+    if settings.store_url.startswith("memory:") and server.cfg.workers > 1:
+        _fail("BRIDGE_STORE_URL=memory:// keeps events inside one process; "
+              "set BRIDGE_WEB_WORKERS=1 or use sqlite:///path or redis://")
+    _, problems = load_mappings(settings.mappings_dir)
+    if problems:
+        _fail("mapping errors:\n  " + "\n  ".join(problems))
+    if settings.sandbox:
+        print("=" * 78 + "\n" + sandbox_banner(settings) + "\n" + "=" * 78, file=sys.stderr, flush=True)
+        if not os.environ.get("REEVO_API_URL"):
+            _sandbox = subprocess.Popen([sys.executable, "-m", "bridge", "sandbox",
+                                         "--host", "127.0.0.1", "--port", str(settings.sandbox_port)])
+
+
+def on_exit(server):
+    """Stop the sandbox child, if this master started one."""
+    if _sandbox is not None and _sandbox.poll() is None:
+        _sandbox.terminate()
+        _sandbox.wait(timeout=10)

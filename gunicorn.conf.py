@@ -18,6 +18,7 @@ graceful_timeout = int(os.environ.get("BRIDGE_GRACEFUL_TIMEOUT", "30"))
 accesslog = None  # the bridge logs one structured line per state change instead
 errorlog = "-"
 proc_name = "reevo-bridge"
+control_socket_disable = True  # gunicorn 27 control socket: unused, and /app is read-only to our user
 
 _sandbox = None
 

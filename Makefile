@@ -34,3 +34,7 @@ check: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## bench: benchmarks, each reported as a ratio to a baseline run in the same process.
+bench: $(VENV)/.dev
+	$(PY) bench/run.py

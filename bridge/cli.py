@@ -24,8 +24,28 @@ def cmd_check(args) -> int:
         if mapping.scheme != "none" and len(unset) == len(mapping.secret_names):
             print(f"{mapping.path}: note: none of {', '.join(unset)} is set here; "
                   f"the source stays disabled until one is")
+    if args.live and not problems:
+        problems = _live_problems(mappings)
+        for line in problems:
+            print(line)
     print(f"{len(mappings)} mapping file(s) OK, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def _live_problems(mappings) -> list[str]:
+    """Check the mappings against Reevo's `_schema` (REEVO_API_URL / REEVO_API_KEY, or the sandbox)."""
+    from bridge.livecheck import live_problems
+    from bridge.reevo import ReevoClient, ReevoError
+    settings = load_settings()
+    client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key)
+    try:
+        schema = client.get_schema("opportunity")
+    except ReevoError as exc:
+        return [f"check --live: {exc}"]
+    finally:
+        client.close()
+    print(f"checked against {settings.reevo_api_url}/api/v2/_schema/opportunity")
+    return live_problems(mappings, schema)
 
 
 def _load_one(mappings_dir: str, source: str):
@@ -104,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mappings", default=os.environ.get("BRIDGE_MAPPINGS_DIR", "mappings"),
                         help="mappings folder (default: $BRIDGE_MAPPINGS_DIR or ./mappings)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="lint every mapping file").set_defaults(func=cmd_check)
+    check = sub.add_parser("check", help="lint every mapping file")
+    check.add_argument("--live", action="store_true",
+                       help="also check fields against Reevo's GET /api/v2/_schema/opportunity")
+    check.set_defaults(func=cmd_check)
     preview = sub.add_parser("preview", help="show the PATCHes a payload would produce")
     preview.add_argument("source")
     preview.add_argument("payload")

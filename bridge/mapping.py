@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jmespath.exceptions import JMESPathError
 
 from bridge import schemas, signatures
 from bridge.expressions import ExpressionError, compile_expression, truthy
@@ -94,6 +95,8 @@ class Route:
             target = self.target.resolve(data)
         except FieldError as exc:
             return Failure(self.name, exc.reason, exc.message, "opportunity")
+        except JMESPathError as exc:
+            return Failure(self.name, "expression_failed", _first_line(exc), "opportunity")
         attributes = {}
         for name, spec in self.fields.items():
             try:
@@ -145,7 +148,20 @@ class Mapping:
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
-        return [r.render(event.data) for r in self.routes if r.when is None or truthy(r.when.search(event.data))]
+        rendered = []
+        for route in self.routes:
+            try:
+                matched = route.when is None or truthy(route.when.search(event.data))
+            except JMESPathError as exc:
+                rendered.append(Failure(route.name, "expression_failed", _first_line(exc), "when"))
+                continue
+            if matched:
+                rendered.append(route.render(event.data))
+        return rendered
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
 
 
 def normalise_time(value) -> str | None:
@@ -208,7 +224,15 @@ def _event_reader(problems, spec, name):
         header = str(spec["header"])
         return lambda data, headers: headers.get(header)
     expr = _compile(problems, spec, where=f"event.{name}")
-    return (lambda data, headers: expr.search(data)) if expr else None
+    if expr is None:
+        return None
+
+    def read(data, headers):
+        try:
+            return expr.search(data)
+        except JMESPathError:
+            return None  # an unreadable id falls back to the content hash; type/time to unknown
+    return read
 
 
 def _compile_route(problems, raw: dict, custom: dict) -> Route | None:
@@ -257,9 +281,22 @@ def _check_constants(problems, spec: ValueSpec, field_name, custom, route, where
             problems.add(f"{label} {problem} ({value_type})", route, where)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys silently; a mapping file must not."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: Path, problems: _Problems):
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

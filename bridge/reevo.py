@@ -20,6 +20,10 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 PAUSE_STATUSES = frozenset({401, 403})
 
 
+class ReevoError(Exception):
+    """A call made outside delivery (e.g. `check --live`) failed; the message is safe to print."""
+
+
 @dataclass
 class Outcome:
     """What happened to one request, and what to do next."""
@@ -76,6 +80,18 @@ class ReevoClient:
         outcome = classify(response, now)
         records = (outcome.data or {}).get("data") if outcome.kind == DELIVERED else None
         return outcome, records if isinstance(records, list) else []
+
+    def get_schema(self, record_type: str = "opportunity") -> dict:
+        """`GET /api/v2/_schema/{record_type}`; raises ReevoError with status and code on failure."""
+        try:
+            response = self.session.get(f"{self.base_url}/api/v2/_schema/{record_type}", timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ReevoError(f"cannot reach Reevo at {self.base_url}: {type(exc).__name__}") from None
+        body = _json(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            code, message = error_code(body)
+            raise ReevoError(f"HTTP {response.status_code} {code or ''} {message or ''}".strip())
+        return body
 
     def close(self) -> None:
         self.session.close()

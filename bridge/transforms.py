@@ -102,6 +102,43 @@ def to_string(value):
     return str(value)
 
 
+def to_number(value):
+    """Numeric text or a number as a number: "7" → 7, "2.5" → 2.5."""
+    return _plain(_number(value))
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off", ""}
+
+
+def to_bool(value):
+    """true/false, yes/no, on/off, 1/0 (text or number) as a boolean."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower() if isinstance(value, str) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise TransformError(f"{str(value)[:40]!r} is not a yes/no value")
+
+
+def join(value, separator=", "):
+    """A list as text: ["a", "b"] → "a, b" (missing items are left out)."""
+    if not isinstance(value, list):
+        raise TransformError(f"expected a list, got {type(value).__name__}")
+    return separator.join(to_string(item) for item in value if item is not None)
+
+
+def first(value):
+    """The first item of a list that is not null; a non-list is returned as it is."""
+    if not isinstance(value, list):
+        return value
+    return next((item for item in value if item is not None), None)
+
+
 def truncate(value, length):
     """Cut text to at most `length` characters."""
     return _text(value)[: int(length)]
@@ -117,6 +154,10 @@ TRANSFORMS: dict[str, Callable] = {
     "upper": lambda value: _text(value).upper(),
     "strip": lambda value: _text(value).strip(),
     "to_string": to_string,
+    "to_number": to_number,
+    "to_bool": to_bool,
+    "join": join,
+    "first": first,
     "truncate": truncate,
 }
 
@@ -133,6 +174,14 @@ EXAMPLES: list[tuple[str, Any, Any]] = [
     ("upper", "usd", "USD"),
     ("strip", "  hi  ", "hi"),
     ("to_string", 42, "42"),
+    ("to_string", True, "true"),
+    ("to_number", "7", 7),
+    ("to_number", "2.5", 2.5),
+    ("to_bool", "yes", True),
+    ("to_bool", 0, False),
+    ("join", ["a", "b"], "a, b"),
+    ("join(' / ')", ["a", None, "b"], "a / b"),
+    ("first", [None, "x", "y"], "x"),
     ("truncate(5)", "abcdefgh", "abcde"),
 ]
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jmespath.exceptions import JMESPathError
+
 from bridge import transforms
 from bridge.expressions import Template, compile_expression
 
@@ -47,7 +49,11 @@ class ValueSpec:
     constant: Any = SKIP  # for `value:` specs, checked against the field type at load
 
     def render(self, event):
-        value = self.read(event)
+        """The field's value for this event, SKIP to leave it out, or raise FieldError."""
+        try:
+            value = self.read(event)
+        except JMESPathError as exc:  # e.g. a function given the wrong type by this event
+            raise FieldError("expression_failed", str(exc).strip().splitlines()[0]) from None
         if value is not None:
             value = self._transform(value)
         if value is not None and self.lookup is not None:
@@ -58,6 +64,8 @@ class ValueSpec:
 
     def _transform(self, value):
         for name, args in self.steps:
+            if value is None:
+                break
             try:
                 value = transforms.apply(name, args, value)
             except transforms.TransformError as exc:

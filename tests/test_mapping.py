@@ -41,6 +41,7 @@ def test_value_spec_forms(name, raw, expected):
     ({"from": "nope", "required": True}, "required_field_missing"),
     ({"from": "status", "lookup": {"x": "y"}}, "no_lookup_match"),
     ({"from": "list", "transform": "lower"}, "transform_failed"),
+    ({"from": "length(cents)"}, "expression_failed"),
 ])
 def test_value_spec_event_errors(raw, reason):
     with pytest.raises(FieldError) as error:
@@ -93,6 +94,8 @@ LOAD_ERRORS = [
     ("route without name", GOOD.replace("name: r1", "nome: r1"), "routes.0.name: Missing data"),
     ("duplicate route names", GOOD + GOOD.split("routes:\n")[1], "route 'r1': route name is used more than once"),
     ("malformed yaml", "verify: {scheme: stripe\nroutes: [", "line "),
+    ("duplicate yaml key", GOOD.replace("      stage: status", "      stage: status\n      stage: other"),
+     "line 10, column 7: not valid YAML: duplicate key 'stage'"),
 ]
 
 

@@ -1,0 +1,19 @@
+"""`make bench`: every benchmark, each reported as a ratio to a baseline measured in the same run."""
+import platform
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import bench_render  # noqa: E402
+
+
+def machine() -> str:
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
+
+
+if __name__ == "__main__":
+    print(f"machine: {machine()}")
+    print("== mapping render ==")
+    bench_render.main()

@@ -1,0 +1,74 @@
+"""`make run`'s path with real processes: gunicorn, the sandbox child, `bridge send`."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from helpers import OPP, ROOT, SANDBOX_KEY, free_port, wait_for
+
+SUBSCRIPTION = ROOT / "tests/fixtures/stripe/subscription-active/payload.json"
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REEVO_", "BRIDGE_", "STRIPE_", "SENTRY_"))}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def gunicorn(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def responds(url: str):
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
+    bridge_port, sandbox_port = free_port(), free_port()
+    env = clean_env(BRIDGE_SANDBOX=1, BRIDGE_SANDBOX_PORT=sandbox_port, BRIDGE_BIND=f"127.0.0.1:{bridge_port}",
+                    BRIDGE_STORE_URL=f"sqlite:///{tmp_path}/bridge.db", BRIDGE_POLL_INTERVAL=0.1,
+                    BRIDGE_WEB_WORKERS=2)
+    process = gunicorn(env)
+    try:
+        bridge_url, sandbox_url = f"http://127.0.0.1:{bridge_port}", f"http://127.0.0.1:{sandbox_port}"
+        wait_for(lambda: responds(f"{bridge_url}/readyz") and responds(f"{sandbox_url}/api/v2/health"),
+                 what="bridge and sandbox to answer")
+        sent = subprocess.run([sys.executable, "-m", "bridge", "send", "stripe", str(SUBSCRIPTION),
+                               "--url", bridge_url], cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.startswith("202 ")
+
+        def stage():
+            response = requests.get(f"{sandbox_url}/api/v2/opportunity/{OPP}",
+                                    headers={"Authorization": f"Bearer {SANDBOX_KEY}"}, timeout=2)
+            return response.json()["data"]["attributes"]["stage"]["value"]["api_name"] == "closed_won"
+        wait_for(stage, what="the opportunity to reach closed_won")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert "SANDBOX MODE" in output
+    assert not responds(f"{sandbox_url}/api/v2/health"), "the sandbox child stops with the bridge"
+
+
+@pytest.mark.parametrize("env,message", [
+    ({}, "REEVO_API_KEY is not set"),
+    ({"BRIDGE_SANDBOX": "maybe"}, "BRIDGE_SANDBOX='maybe' is not a boolean"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_STORE_URL": "memory://", "BRIDGE_WEB_WORKERS": "2"}, "memory://"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_MAPPINGS_DIR": "BAD"}, "bad.yaml: line 2, column 1: not valid YAML"),
+])
+def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
+    if env.get("BRIDGE_MAPPINGS_DIR") == "BAD":
+        (tmp_path / "bad.yaml").write_text("verify: [unclosed\n")
+        env = {**env, "BRIDGE_MAPPINGS_DIR": str(tmp_path)}
+    process = gunicorn(clean_env(BRIDGE_BIND=f"127.0.0.1:{free_port()}", **env))
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode != 0
+    assert message in output

@@ -3,7 +3,7 @@
 It imports nothing from the rest of ``bridge``, so it can catch the bridge's
 mistakes. Entry points: ``create_app`` (Flask app), ``SandboxServer`` (real
 HTTP server in a thread), ``serve`` (blocking). Every undocumented behaviour
-is decided in ``errors.py`` (``CHOICES``), mirrored in ``CHOICES.md``.
+is decided in ``errors.py`` (``CHOICES``), listed in the README.
 """
 
 from .app import create_app

@@ -108,8 +108,9 @@ class Intake:
         if status == ACCEPTED and not rendered:
             status = IGNORED
         dead = sum(1 for d in deliveries if d.status == DEAD)
+        counts = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
         log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,
-                  deliveries=len(deliveries), dead=dead or None, reason=record.reason)
+                  reason=record.reason if status == IGNORED else None, **counts)
         result = {"id": event.id, "type": event.type, "status": status}
         if status == ACCEPTED:
             result.update(deliveries=len(deliveries), dead=dead)

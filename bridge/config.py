@@ -39,8 +39,11 @@ class Settings:
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
     retry_base: float = 1.0
-    retry_cap: float = 300.0
-    max_attempts: int = 12
+    retry_cap: float = 1800.0
+    max_attempts: int = 100
+    max_age_seconds: float = 3 * 24 * 3600.0
+    target_wait_seconds: float = 3600.0
+    match_cache_seconds: float = 300.0
     pause_probe_seconds: float = 30.0
     env: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -110,8 +113,11 @@ def load_settings(env: dict | None = None) -> Settings:
         connect_timeout=_number(env, "BRIDGE_CONNECT_TIMEOUT", 3.05),
         read_timeout=_number(env, "BRIDGE_READ_TIMEOUT", 10.0),
         retry_base=_number(env, "BRIDGE_RETRY_BASE", 1.0),
-        retry_cap=_number(env, "BRIDGE_RETRY_CAP", 300.0),
-        max_attempts=_number(env, "BRIDGE_MAX_ATTEMPTS", 12, int, 1),
+        retry_cap=_number(env, "BRIDGE_RETRY_CAP", 1800.0),
+        max_attempts=_number(env, "BRIDGE_MAX_ATTEMPTS", 100, int, 1),
+        max_age_seconds=_number(env, "BRIDGE_MAX_AGE_SECONDS", 3 * 24 * 3600.0),
+        target_wait_seconds=_number(env, "BRIDGE_TARGET_WAIT_SECONDS", 3600.0),
+        match_cache_seconds=_number(env, "BRIDGE_MATCH_CACHE_SECONDS", 300.0),
         pause_probe_seconds=_number(env, "BRIDGE_PAUSE_PROBE_SECONDS", 30.0),
         env=env,
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from bridge import reevo
 from bridge.observability import log_state
 from bridge.store import DeliveryRecord, StoreUnavailable
+from bridge.targets import TargetResolver
 
 log = logging.getLogger("bridge.delivery")
 
@@ -24,10 +25,10 @@ class RetryPolicy:
     """Exponential backoff with full jitter; a server's Retry-After wins (up to a cap)."""
 
     base: float = 1.0
-    cap: float = 300.0
-    max_attempts: int = 12
+    cap: float = 1800.0
+    max_attempts: int = 100
+    max_age: float = 3 * 24 * 3600.0
     retry_after_cap: float = 3600.0
-    target_wait: float = 3600.0  # how long a `match` target may be missing before dead
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
@@ -36,96 +37,132 @@ class RetryPolicy:
             return min(retry_after, self.retry_after_cap)
         return self.rng.uniform(0, min(self.cap, self.base * 2 ** max(attempts - 1, 0)))
 
+    def gives_up(self, record: DeliveryRecord, now: float) -> str | None:
+        """Why a failing delivery should stop being retried, or None."""
+        if record.attempts >= self.max_attempts:
+            return "too_many_attempts"
+        if now - record.received_at >= self.max_age:
+            return "too_old"
+        return None
+
 
 class DeliveryWorker:
-    """Moves deliveries from the store to Reevo."""
+    """Moves deliveries from the store to Reevo. One instance is shared by a process's threads."""
 
     def __init__(self, store, client: reevo.ReevoClient, policy: RetryPolicy | None = None,
                  clock=time.time, lease_seconds: float = 60.0, batch: int = 10,
-                 pause_probe: float = 30.0):
+                 pause_probe: float = 30.0, resolver: TargetResolver | None = None):
         self.store = store
         self.client = client
         self.policy = policy or RetryPolicy()
+        self.resolver = resolver or TargetResolver(client)
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.batch = batch
         self.pause_probe = pause_probe
-        self.paused_until = 0.0
+        self.paused_until = 0.0  # 0: not paused; else: no claims before this time, then one probe
 
     @property
     def paused(self) -> bool:
-        return self.paused_until > self.clock()
+        """True while Reevo refuses our credentials (until a probe succeeds)."""
+        return self.paused_until > 0
 
-    def run_once(self) -> int:
+    def run_once(self, stop: threading.Event | None = None) -> int:
         """Claim and deliver one batch; returns how many deliveries were handled."""
         now = self.clock()
-        limit = 1 if self.paused_until else self.batch  # while paused, one delivery is the probe
         if self.paused_until > now:
             return 0
-        records = self.store.claim(limit, self.lease_seconds, now)
-        for record in records:
+        records = self.store.claim(1 if self.paused else self.batch, self.lease_seconds, now)
+        for index, record in enumerate(records):
+            if stop is not None and stop.is_set():
+                self._release(records[index:])
+                break
             self.deliver(record)
         return len(records)
+
+    def _release(self, records: list[DeliveryRecord]) -> None:
+        """Give unstarted deliveries back at once, so another worker takes them without a lease wait."""
+        now = self.clock()
+        for record in records:
+            self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
 
     def deliver(self, record: DeliveryRecord) -> None:
         """Deliver one claimed record and store the outcome."""
         now = self.clock()
-        opportunity_id, outcome = self._resolve(record, now)
+        opportunity_id, outcome = self.resolver.resolve(record, now)
+        sent = {}
         if opportunity_id is not None:
-            outcome = self.client.patch_opportunity(opportunity_id, record.attributes,
-                                                    record.idempotency_key, now)
-        self._settle(record, outcome, opportunity_id)
+            sent = self._fresh_fields(record, opportunity_id)
+            if not sent:
+                return self._supersede(record, opportunity_id)
+            outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
+            if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
+                self.resolver.forget(record)
+        self._settle(record, outcome, opportunity_id, sent)
 
-    def _resolve(self, record: DeliveryRecord, now: float):
-        """(opportunity id, None) or (None, outcome explaining why there is no id yet)."""
-        if "id" in record.target:
-            return record.target["id"], None
-        match = record.target["match"]
-        outcome, found = self.client.find_opportunities(match["field"], match["value"], now)
-        if outcome.kind != reevo.DELIVERED:
-            return None, outcome
-        if len(found) > 1:
-            return None, reevo.Outcome(reevo.DEAD, code="ambiguous_match",
-                                       message=f"several opportunities have {match['field']} = {match['value']!r}")
-        if not found:
-            if now - record.received_at > self.policy.target_wait:
-                return None, reevo.Outcome(reevo.DEAD, code="target_not_found",
-                                           message=f"no opportunity has {match['field']} = {match['value']!r}")
-            return None, reevo.Outcome(reevo.RETRY, code="target_not_found",
-                                       message="no matching opportunity yet; will look again")
-        self.paused_until = 0.0
-        return found[0].get("id"), None
+    def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> dict:
+        """The stale guard: drop fields that a newer event has already set on this opportunity."""
+        if record.occurred_at is None:
+            return dict(record.attributes)
+        applied = self.store.field_times(opportunity_id, list(record.attributes))
+        return {name: value for name, value in record.attributes.items()
+                if applied.get(name) is None or applied[name] <= record.occurred_at}
 
-    def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id) -> None:
-        now = self.clock()
+    def _supersede(self, record: DeliveryRecord, opportunity_id: str) -> None:
+        reason = {"code": "superseded", "message": "newer events already set every field of this delivery"}
+        self.store.supersede(record.id, record.lease_token, self.clock(), reason)
+        log_state(log, "superseded", status="superseded", **self._fields(record, opportunity_id))
+
+    @staticmethod
+    def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo.Outcome | None = None) -> dict:
         fields = dict(source=record.source, event_id=record.event_id, route=record.route,
-                      opportunity=opportunity_id, attempt=record.attempts, http_status=outcome.status,
-                      reason=outcome.code)
+                      opportunity=opportunity_id, attempt=record.attempts)
+        if outcome is not None:
+            fields.update(http_status=outcome.status, reason=outcome.code)
+        return fields
+
+    def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id, sent: dict) -> None:
+        now = self.clock()
+        fields = self._fields(record, opportunity_id, outcome)
+        if outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
+            self._resume()  # Reevo judged the request itself, so it accepted our key
         if outcome.kind == reevo.DELIVERED:
-            self.paused_until = 0.0
-            self.store.complete(record.id, record.lease_token, now)
-            log_state(log, "delivered", status="delivered", **fields)
+            applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
+            self.store.complete(record.id, record.lease_token, now, opportunity_id=opportunity_id, applied=applied)
+            log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
         elif outcome.kind == reevo.PAUSED:
-            self.paused_until = now + self.pause_probe
-            self.store.retry_at(record.id, record.lease_token, self.paused_until, outcome.error(), now,
-                                count_attempt=False)
-            log_state(log, "paused: Reevo refused the API key", logging.ERROR, status="paused", **fields)
-        elif outcome.kind == reevo.RETRY and record.attempts < self.policy.max_attempts:
+            self._pause(record, outcome, now, fields)
+        elif outcome.kind == reevo.RETRY and not self.policy.gives_up(record, now):
             when = now + self.policy.delay(record.attempts, outcome.retry_after)
             self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now)
-            log_state(log, "retrying", logging.WARNING, status="retrying", retry_at=when, **fields)
+            log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3), **fields)
         else:
             error = outcome.error()
             if outcome.kind == reevo.RETRY:
-                error["gave_up"] = "too_many_attempts"
+                error["gave_up"] = self.policy.gives_up(record, now)
             self.store.dead(record.id, record.lease_token, error, now)
             log_state(log, "dead", logging.ERROR, status="dead", **fields)
+
+    def _pause(self, record: DeliveryRecord, outcome: reevo.Outcome, now: float, fields: dict) -> None:
+        """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
+        first = not self.paused
+        self.paused_until = now + self.pause_probe
+        self.store.retry_at(record.id, record.lease_token, self.paused_until, outcome.error(), now,
+                            count_attempt=False)
+        if first:
+            log_state(log, "paused: Reevo refused the API key; deliveries wait and a probe runs every "
+                      f"{self.pause_probe:g}s", logging.ERROR, status="paused", **fields)
+
+    def _resume(self) -> None:
+        if self.paused:
+            self.paused_until = 0.0
+            log_state(log, "resumed: Reevo accepts the API key again", status="resumed")
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
         """Work until `stop` is set; idle waits are `stop.wait`, so stopping is immediate."""
         while not stop.is_set():
             try:
-                handled = self.run_once()
+                handled = self.run_once(stop)
             except StoreUnavailable as exc:
                 log_state(log, "store unavailable; delivery waits", logging.WARNING, reason=str(exc))
                 handled = 0
@@ -137,7 +174,7 @@ class DeliveryWorker:
 
 
 class WorkerPool:
-    """N delivery threads sharing one store and one client."""
+    """N delivery threads sharing one worker (one store, one Reevo client, one pause state)."""
 
     def __init__(self, worker: DeliveryWorker, threads: int, poll_interval: float):
         self.worker = worker
@@ -150,9 +187,15 @@ class WorkerPool:
             thread.start()
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask every thread to stop and wait up to `timeout` for in-flight deliveries."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop claiming, let in-flight deliveries finish for up to `timeout`; True if all did.
+
+        A delivery still running after that keeps its lease, which expires, so another
+        worker takes it again: nothing is lost, at worst it is sent twice (same
+        Idempotency-Key, absolute values).
+        """
         self.stop_event.set()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self.threads)

@@ -17,6 +17,7 @@ from bridge.mapping import MappingError, load_mappings
 from bridge.observability import configure_logging, log_state
 from bridge.reevo import ReevoClient
 from bridge.store import open_store
+from bridge.targets import TargetResolver
 
 log = logging.getLogger("bridge.runtime")
 
@@ -42,9 +43,11 @@ def build_worker(settings: Settings, store, clock) -> DeliveryWorker:
     """A delivery worker configured from settings (shared by the web app and `bridge worker`)."""
     client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key,
                          settings.connect_timeout, settings.read_timeout)
-    policy = RetryPolicy(base=settings.retry_base, cap=settings.retry_cap, max_attempts=settings.max_attempts)
+    policy = RetryPolicy(base=settings.retry_base, cap=settings.retry_cap, max_attempts=settings.max_attempts,
+                         max_age=settings.max_age_seconds)
+    resolver = TargetResolver(client, settings.match_cache_seconds, settings.target_wait_seconds)
     return DeliveryWorker(store, client, policy, clock=clock, lease_seconds=settings.lease_seconds,
-                          pause_probe=settings.pause_probe_seconds)
+                          pause_probe=settings.pause_probe_seconds, resolver=resolver)
 
 
 def load_sources(settings: Settings):

@@ -10,6 +10,7 @@ import copy
 import itertools
 import json
 import threading
+import time
 
 LOGGED_HEADERS = ("Idempotency-Key", "User-Agent", "Content-Type")
 REDACTED = "[REDACTED]"
@@ -55,6 +56,7 @@ class RequestLog:
         entry = {
             "seq": next(self._seq),
             "timestamp": timestamp,
+            "received_at": time.time(),  # wall clock with sub-second precision, to measure retry gaps
             "method": method,
             "path": path,
             "query": redact(query, self._secrets),

@@ -10,8 +10,9 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# Delivery statuses. A delivery moves queued → delivering → delivered | retrying | dead.
+# Delivery statuses. A delivery moves queued → delivering → delivered | retrying | dead | superseded.
 QUEUED, DELIVERING, DELIVERED, RETRYING, DEAD = "queued", "delivering", "delivered", "retrying", "dead"
+SUPERSEDED = "superseded"
 PENDING = (QUEUED, RETRYING, DELIVERING)
 
 # What accept() reports for an event.

@@ -15,9 +15,10 @@ import uuid
 from contextlib import contextmanager
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, QUEUED, RETRYING,
+                          SUPERSEDED,
                           DeliveryRecord, EventRecord, NewDelivery, StoreUnavailable, target_key)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
     CREATE TABLE events (
@@ -35,6 +36,11 @@ _MIGRATIONS = {
         UNIQUE (source, event_id, route));
     CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
     CREATE INDEX deliveries_target ON deliveries (target_key, status);
+    """,
+    2: """
+    CREATE TABLE field_times (
+        opportunity_id TEXT NOT NULL, field TEXT NOT NULL, occurred_at TEXT NOT NULL,
+        PRIMARY KEY (opportunity_id, field));
     """,
 }
 _ACTIVE = (QUEUED, RETRYING, DELIVERING)
@@ -155,9 +161,36 @@ class SQLiteStore:
                 (*changes.values(), now, delivery_id, token, DELIVERING))
             return cursor.rowcount == 1
 
-    def complete(self, delivery_id: int, token: str, now: float) -> bool:
-        """Mark delivered; False when the lease was lost (another worker has it now)."""
-        return self._finish(delivery_id, token, now, status=DELIVERED, last_error=None)
+    def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
+                 applied: dict[str, str] | None = None) -> bool:
+        """Mark delivered and, in the same transaction, remember when each applied field's event occurred.
+
+        False when the lease was lost (another worker has the delivery now).
+        """
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE deliveries SET status=?, last_error=NULL, lease_token=NULL, updated_at=? "
+                "WHERE id=? AND lease_token=? AND status=?", (DELIVERED, now, delivery_id, token, DELIVERING))
+            if cursor.rowcount != 1:
+                return False
+            if opportunity_id and applied:
+                db.executemany(
+                    "INSERT INTO field_times VALUES (?,?,?) ON CONFLICT (opportunity_id, field) DO UPDATE "
+                    "SET occurred_at = MAX(occurred_at, excluded.occurred_at)",
+                    [(opportunity_id, name, when) for name, when in applied.items()])
+            return True
+
+    def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
+        """When the newest applied event that set each field occurred (fields never set are absent)."""
+        marks = ",".join("?" * len(fields))
+        with self._reading() as db:
+            rows = db.execute(f"SELECT field, occurred_at FROM field_times WHERE opportunity_id=? "
+                              f"AND field IN ({marks})", (opportunity_id, *fields)).fetchall()
+        return dict(rows)
+
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+        """Finish a delivery whose every field a newer event has already set."""
+        return self._finish(delivery_id, token, now, status=SUPERSEDED, last_error=_dumps(reason))
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
                  count_attempt: bool = True) -> bool:

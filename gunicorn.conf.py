@@ -51,6 +51,14 @@ def on_starting(server):
                                          "--host", "127.0.0.1", "--port", str(settings.sandbox_port)])
 
 
+def worker_exit(server, worker):
+    """Let in-flight deliveries finish (or release them) before this worker process ends."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
+    runtime = extensions.get("bridge") if isinstance(extensions, dict) else None
+    if runtime is not None and runtime.pool is not None:
+        runtime.pool.stop(timeout=max(1, graceful_timeout - 2))
+
+
 def on_exit(server):
     """Stop the sandbox child, if this master started one."""
     if _sandbox is not None and _sandbox.poll() is None:

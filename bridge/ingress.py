@@ -43,13 +43,20 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
-    """Ready when the store answers and the mappings are loaded; says which part fails."""
+    """Ready when the store answers, mappings are loaded and deliveries are not paused.
+
+    `?scope=ingest` leaves out the delivery check: a load balancer should keep sending
+    webhooks while deliveries are paused, since they are stored and delivered later.
+    """
     bridge = _bridge()
     checks = {"store": "ok", "mappings": "ok" if bridge.intake.sources else "none loaded"}
     try:
         bridge.store.ping()
     except Exception as exc:  # any failure to answer means not ready
         checks["store"] = f"unavailable: {type(exc).__name__}"
+    if request.args.get("scope") != "ingest":
+        checks["delivery"] = ("paused: Reevo refused the API key (401/403); probing"
+                              if bridge.worker.paused else "ok")
     ready = all(v == "ok" for v in checks.values())
     return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
 

@@ -170,6 +170,9 @@ def test_unauthorized_pauses_instead_of_failing(make_bridge, reevo):
     bridge.deliver()
     (record,) = bridge.deliveries("stripe", SUBSCRIPTION_EVENT)
     assert (record.status, record.attempts, bridge.worker.paused) == (RETRYING, 0, True)
+    ready = bridge.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json["checks"]["delivery"].startswith("paused")
+    assert bridge.client.get("/readyz?scope=ingest").status_code == 200
     bridge.clock.advance(29)
     assert bridge.deliver() == 0
     bridge.clock.advance(1)
@@ -179,9 +182,11 @@ def test_unauthorized_pauses_instead_of_failing(make_bridge, reevo):
     bridge.deliver()
     assert bridge.deliveries("stripe", SUBSCRIPTION_EVENT)[0].status == DELIVERED
     assert not bridge.worker.paused
+    assert bridge.client.get("/readyz").status_code == 200
 
 
 def test_readiness_and_health(bridge):
     assert bridge.client.get("/healthz").json == {"status": "ok"}
     ready = bridge.client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"store": "ok", "mappings": "ok"}
+    assert ready.status_code == 200
+    assert ready.json["checks"] == {"store": "ok", "mappings": "ok", "delivery": "ok"}

@@ -69,7 +69,7 @@ def _number(env: dict, name: str, default, kind=float, minimum=0):
     try:
         value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from None
+        raise ConfigError(f"{name}={raw!r} is not a {'whole number' if kind is int else 'number'}") from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     return value
@@ -97,7 +97,7 @@ def load_settings(env: dict | None = None) -> Settings:
             "REEVO_API_KEY is not set. Set it to a Reevo API key with Opportunities Write, "
             "or set BRIDGE_SANDBOX=1 to deliver to the bundled Reevo stand-in instead."
         )
-    return Settings(
+    settings = Settings(
         reevo_api_url=_check_url("REEVO_API_URL", api_url or "https://api.reevo.ai"),
         reevo_api_key=api_key,
         store_url=env.get("BRIDGE_STORE_URL", "").strip() or "sqlite:///var/bridge.db",
@@ -121,3 +121,10 @@ def load_settings(env: dict | None = None) -> Settings:
         pause_probe_seconds=_number(env, "BRIDGE_PAUSE_PROBE_SECONDS", 30.0),
         env=env,
     )
+    request_limit = settings.connect_timeout + settings.read_timeout
+    if settings.lease_seconds <= request_limit:
+        # A worker must have given up on its request before its lease lets another worker
+        # send a newer change to the same opportunity.
+        raise ConfigError(f"BRIDGE_LEASE_SECONDS={settings.lease_seconds:g} must be longer than "
+                          f"BRIDGE_CONNECT_TIMEOUT + BRIDGE_READ_TIMEOUT ({request_limit:g})")
+    return settings

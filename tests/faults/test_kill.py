@@ -1,0 +1,75 @@
+"""kill -9 the bridge with 100 events acknowledged; a restart on the same store finishes them all."""
+from collections import defaultdict
+
+import pytest
+
+from bridge.sandbox.known import OPPORTUNITY_IDS
+from bridge.store import DEAD, DELIVERED, DELIVERING, QUEUED, RETRYING, SUPERSEDED, open_store
+from harness import subscription_event
+from helpers import wait_for
+
+EVENTS = 100
+FINISHED = {DELIVERED, SUPERSEDED, DEAD}
+
+
+def store_counts(url: str) -> dict:
+    store = open_store(url)
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def all_deliveries(url: str) -> dict:
+    store = open_store(url)
+    try:
+        return {n: store.deliveries_for_event("stripe", f"evt_fault_{n:04d}") for n in range(EVENTS)}
+    finally:
+        store.close()
+
+
+def assert_applied_at_most_once_in_effect(applied: list[dict]):
+    """A PATCH applied twice (same Idempotency-Key) must have nothing else applied to that record in between."""
+    by_path = defaultdict(list)
+    for entry in applied:
+        by_path[entry["path"]].append(entry)
+    for path, entries in by_path.items():
+        keys = [e["headers"]["Idempotency-Key"] for e in entries]
+        for i, key in enumerate(keys):
+            if key in keys[i + 1:]:
+                j = keys.index(key, i + 1)
+                assert set(keys[i:j + 1]) == {key}, f"{path}: a repeat of {key} came after other changes"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_kill_9_with_100_acknowledged_events_loses_nothing(sandbox, make_bridge, tmp_path, backend):
+    store_url = f"sqlite:///{tmp_path}/killed.db"
+    sandbox.fault(count=8, status=503, headers={"Retry-After": "3"}, method="PATCH")  # waiting to retry
+    # In flight at the kill. Shorter than the lease (2 s): a request the killed process sent
+    # lands before another worker may take that opportunity over (see README, ordering).
+    sandbox.fault(count=20, delay=0.8, method="PATCH")
+    bridge = make_bridge(store_url, BRIDGE_DELIVERY_THREADS=2)
+    for number in range(EVENTS):
+        event = subscription_event(number, OPPORTUNITY_IDS[number % len(OPPORTUNITY_IDS)])
+        assert bridge.post_stripe(event).status_code == 202
+    wait_for(lambda: store_counts(store_url).get(RETRYING) and store_counts(store_url).get(DELIVERING),
+             what="some deliveries waiting to retry and some in flight")
+    bridge.kill9()
+
+    at_kill = store_counts(store_url)
+    assert at_kill.get(QUEUED) and at_kill.get(RETRYING) and at_kill.get(DELIVERING), at_kill
+    assert sum(at_kill.values()) == EVENTS
+
+    make_bridge(store_url, BRIDGE_DELIVERY_THREADS=2)
+    wait_for(lambda: set(store_counts(store_url)) <= FINISHED, timeout=60, what="every delivery to finish")
+
+    records = all_deliveries(store_url)
+    assert all(len(found) == 1 for found in records.values()), "every acknowledged event is in the store"
+    assert {d.status for found in records.values() for d in found} <= {DELIVERED, SUPERSEDED}
+    applied = sandbox.applied()
+    assert_applied_at_most_once_in_effect(applied)
+    for index, opportunity in enumerate(OPPORTUNITY_IDS):
+        newest = max(n for n in range(EVENTS) if n % len(OPPORTUNITY_IDS) == index)
+        state = sandbox.opportunity(opportunity)
+        assert state["next_step_details"]["value"] == f"Stripe subscription sub_{newest:04d} is active"
+        assert state["amount"]["value"] == {"amount": f"{newest:.2f}"}

@@ -1,0 +1,29 @@
+"""Settings: checked at start, every bad value named."""
+import pytest
+
+from bridge.config import SANDBOX_API_KEY, ConfigError, load_settings
+
+
+def test_sandbox_mode_defaults_to_the_stand_in():
+    settings = load_settings({"BRIDGE_SANDBOX": "1", "BRIDGE_SANDBOX_PORT": "9999"})
+    assert (settings.reevo_api_url, settings.reevo_api_key) == ("http://127.0.0.1:9999", SANDBOX_API_KEY)
+
+
+def test_a_key_means_the_real_api():
+    settings = load_settings({"REEVO_API_KEY": "k"})
+    assert (settings.reevo_api_url, settings.sandbox) == ("https://api.reevo.ai", False)
+
+
+@pytest.mark.parametrize("env,message", [
+    ({}, "REEVO_API_KEY is not set"),
+    ({"REEVO_API_KEY": "k", "REEVO_API_URL": "ftp://x"}, "REEVO_API_URL='ftp://x' is not an http(s) URL"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_DELIVERY_THREADS": "two"}, "BRIDGE_DELIVERY_THREADS='two' is not a whole number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_POLL_INTERVAL": "-1"}, "BRIDGE_POLL_INTERVAL='-1' must be at least 0"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_SANDBOX": "sometimes"}, "BRIDGE_SANDBOX='sometimes' is not a boolean"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "5", "BRIDGE_READ_TIMEOUT": "10"},
+     "BRIDGE_LEASE_SECONDS=5 must be longer than BRIDGE_CONNECT_TIMEOUT + BRIDGE_READ_TIMEOUT"),
+])
+def test_bad_settings_name_the_variable(env, message):
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert message in str(error.value)

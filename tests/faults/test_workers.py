@@ -1,0 +1,45 @@
+"""Delivery workers: a separate worker process, and graceful stops on SIGTERM."""
+import signal
+import subprocess
+import sys
+
+from bridge.sandbox.known import OPPORTUNITY_IDS
+from bridge.store import DELIVERED, open_store
+from harness import base_env, subscription_event
+from helpers import ROOT, wait_for
+
+OPP = OPPORTUNITY_IDS[0]
+
+
+def statuses(store_url: str) -> list:
+    store = open_store(store_url)
+    try:
+        return [d.status for d in store.deliveries_for_event("stripe", "evt_fault_0001")]
+    finally:
+        store.close()
+
+
+def test_sigterm_lets_the_in_flight_delivery_finish(sandbox, make_bridge):
+    sandbox.fault(count=1, delay=0.8, method="PATCH")
+    bridge = make_bridge(BRIDGE_WEB_WORKERS=1)
+    bridge.post_stripe(subscription_event(1, OPP))
+    wait_for(lambda: sandbox.log("PATCH"), what="the PATCH to be in flight")
+    bridge.stop()  # SIGTERM to gunicorn; returns once it has exited
+    assert statuses(bridge.env["BRIDGE_STORE_URL"]) == [DELIVERED]
+    (patch,) = sandbox.log("PATCH")
+    assert patch["status"] == 200
+
+
+def test_web_without_threads_and_a_separate_worker_process(sandbox, make_bridge):
+    bridge = make_bridge(BRIDGE_DELIVERY_THREADS=0)
+    bridge.post_stripe(subscription_event(1, OPP))
+    env = base_env(**{k: v for k, v in bridge.env.items() if k.startswith(("BRIDGE_", "REEVO_"))})
+    worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: statuses(bridge.env["BRIDGE_STORE_URL"]) == [DELIVERED], what="the worker to deliver")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, errors = worker.communicate(timeout=30)
+    assert worker.returncode == 0, errors
+    assert len(sandbox.applied()) == 1

@@ -1,0 +1,121 @@
+"""Delivery policy in process: stale guard, give-up rules, match targets — Reevo is the sandbox."""
+import json
+import random
+import textwrap
+
+from bridge.delivery import RetryPolicy
+from bridge.sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
+from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED
+from helpers import FIXTURES
+
+SUBSCRIPTION = json.loads((FIXTURES / "stripe/subscription-active/payload.json").read_text())
+
+
+def subscription(event_id: str, created: int, status: str = "active", cents: int = 1000) -> dict:
+    event = json.loads(json.dumps(SUBSCRIPTION))
+    event.update(id=event_id, created=created)
+    event["data"]["object"].update(status=status, id=f"sub_{event_id}")
+    event["data"]["object"]["items"]["data"][0]["price"]["unit_amount"] = cents
+    return event
+
+
+def test_an_older_event_never_overwrites_a_newer_one(bridge, reevo):
+    bridge.post("stripe", subscription("newer", 2_000, status="past_due", cents=5000))
+    bridge.deliver()
+    bridge.post("stripe", subscription("older", 1_000, status="active", cents=1000))
+    bridge.deliver()
+    (older,) = bridge.deliveries("stripe", "older")
+    assert older.status == SUPERSEDED and older.last_error["code"] == "superseded"
+    state = reevo.opportunity()
+    assert state["stage"]["value"]["api_name"] == "negotiation"
+    assert state["amount"]["value"] == {"amount": "50.00"}
+    assert len(reevo.patches()) == 1
+
+
+def test_only_the_fields_a_newer_event_set_are_dropped(bridge, reevo):
+    # "trialing" maps to no stage (default: skip), so the newer event sets amount and next step only.
+    bridge.post("stripe", subscription("newer", 2_000, status="trialing", cents=5000))
+    bridge.deliver()
+    bridge.post("stripe", subscription("older", 1_000, status="active", cents=1000))
+    bridge.deliver()
+    assert [p["json"] for p in reevo.patches()][-1] == {"attributes": {"stage": "closed_won"}}
+    assert bridge.deliveries("stripe", "older")[0].status == DELIVERED
+    assert reevo.opportunity()["amount"]["value"] == {"amount": "50.00"}
+
+
+def test_gives_up_after_max_attempts_with_the_last_error(make_bridge, reevo):
+    bridge = make_bridge(BRIDGE_MAX_ATTEMPTS=2, BRIDGE_RETRY_CAP=1)
+    reevo.fault(count=5, status=502, method="PATCH")
+    bridge.post("stripe", subscription("e", 1_000))
+    bridge.deliver()
+    bridge.clock.advance(2)
+    bridge.deliver()
+    (record,) = bridge.deliveries("stripe", "e")
+    assert (record.status, record.attempts) == (DEAD, 2)
+    assert record.last_error == {"status": 502, "code": "bad_gateway", "message": "sandbox fault: HTTP 502",
+                                 "gave_up": "too_many_attempts"}
+
+
+def test_gives_up_when_too_old(make_bridge, reevo):
+    bridge = make_bridge(BRIDGE_MAX_AGE_SECONDS=60, BRIDGE_RETRY_CAP=1)
+    reevo.fault(count=5, status=503, method="PATCH")
+    bridge.post("stripe", subscription("e", 1_000))
+    bridge.deliver()
+    bridge.clock.advance(61)
+    bridge.deliver()
+    assert bridge.deliveries("stripe", "e")[0].last_error["gave_up"] == "too_old"
+
+
+def test_backoff_is_full_jitter_capped_and_retry_after_wins():
+    policy = RetryPolicy(base=1, cap=10, rng=random.Random(7))
+    delays = [policy.delay(n) for n in range(1, 12) for _ in range(50)]
+    assert min(delays) >= 0 and max(delays) <= 10
+    assert max(policy.delay(1) for _ in range(200)) <= 1
+    assert policy.delay(3, retry_after=42) == 42
+    assert policy.delay(3, retry_after=99_999) == 3600
+
+
+HUBSPOT_MATCH = textwrap.dedent("""
+    verify: {scheme: none}
+    event: {id: id, occurred_at: at}
+    custom_fields: {hubspot_deal_id: string}
+    routes:
+      - name: by-deal
+        opportunity: {match: {field: hubspot_deal_id, equals: deal}}
+        set: {next_step_details: note}
+""")
+
+
+def match_bridge(make_bridge, tmp_path, **env):
+    (tmp_path / "deals.yaml").write_text(HUBSPOT_MATCH)
+    return make_bridge(BRIDGE_MAPPINGS_DIR=tmp_path, **env)
+
+
+def test_match_finds_the_opportunity_and_caches_it(make_bridge, reevo, tmp_path):
+    bridge = match_bridge(make_bridge, tmp_path)
+    for number in (1, 2):
+        bridge.post("deals", {"id": f"d{number}", "at": number, "deal": HUBSPOT_DEAL_ID, "note": f"n{number}"},
+                    sign=False)
+        bridge.deliver()
+    assert reevo.opportunity()["next_step_details"]["value"] == "n2"
+    assert len([r for r in reevo.requests("POST") if r["path"].endswith("/_query")]) == 1
+
+
+def test_ambiguous_match_is_dead(make_bridge, reevo, tmp_path):
+    bridge = match_bridge(make_bridge, tmp_path)
+    bridge.post("deals", {"id": "d1", "at": 1, "deal": DUPLICATE_HUBSPOT_DEAL_ID, "note": "x"}, sign=False)
+    bridge.deliver()
+    (record,) = bridge.deliveries("deals", "d1")
+    assert (record.status, record.last_error["code"]) == (DEAD, "ambiguous_match")
+    assert reevo.patches() == []
+
+
+def test_missing_match_waits_then_dies(make_bridge, reevo, tmp_path):
+    bridge = match_bridge(make_bridge, tmp_path, BRIDGE_TARGET_WAIT_SECONDS=100, BRIDGE_RETRY_CAP=5)
+    bridge.post("deals", {"id": "d1", "at": 1, "deal": "nope", "note": "x"}, sign=False)
+    bridge.deliver()
+    assert bridge.deliveries("deals", "d1")[0].status == RETRYING
+    bridge.clock.advance(100)
+    bridge.deliver()
+    (record,) = bridge.deliveries("deals", "d1")
+    assert (record.status, record.last_error["code"]) == (DEAD, "target_not_found")

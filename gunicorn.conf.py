@@ -5,9 +5,20 @@ mistake stops the process with one clear message instead of a boot loop. In sand
 mode (BRIDGE_SANDBOX=1 and no REEVO_API_URL) the master also runs the bundled Reevo
 stand-in as a child process and stops it on exit.
 """
+import glob
 import os
 import subprocess
 import sys
+import tempfile
+
+# Before anything imports prometheus_client: every worker writes its metrics here and
+# /metrics merges them. A fresh folder per start, as prometheus-client requires.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+else:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bridge-metrics-")
 
 bind = os.environ.get("BRIDGE_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("BRIDGE_WEB_WORKERS", "2"))
@@ -57,6 +68,12 @@ def worker_exit(server, worker):
     runtime = extensions.get("bridge") if isinstance(extensions, dict) else None
     if runtime is not None and runtime.pool is not None:
         runtime.pool.stop(timeout=max(1, graceful_timeout - 2))
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (paused) stop counting."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server):

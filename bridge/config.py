@@ -30,9 +30,12 @@ class Settings:
     mappings_dir: str = "mappings"
     admin_token: str = ""
     sandbox: bool = False
+    behind_proxy: bool = False  # trust X-Forwarded-Proto/-Host for the URL a signature covers
     sandbox_port: int = DEFAULT_SANDBOX_PORT
     max_body_bytes: int = 1024 * 1024
     sentry_dsn: str = ""
+    environment: str = "production"
+    log_format: str = "auto"
     delivery_threads: int = 1
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
@@ -75,6 +78,13 @@ def _number(env: dict, name: str, default, kind=float, minimum=0):
     return value
 
 
+def _choice(env: dict, name: str, allowed: tuple) -> str:
+    raw = env.get(name, "").strip().lower() or allowed[0]
+    if raw not in allowed:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(allowed)}")
+    return raw
+
+
 def _check_url(name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -103,10 +113,13 @@ def load_settings(env: dict | None = None) -> Settings:
         store_url=env.get("BRIDGE_STORE_URL", "").strip() or "sqlite:///var/bridge.db",
         mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
         admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
+        behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),
         sandbox=sandbox,
         sandbox_port=sandbox_port,
         max_body_bytes=_number(env, "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, int, 1),
         sentry_dsn=env.get("SENTRY_DSN", ""),
+        environment=env.get("BRIDGE_ENVIRONMENT", "").strip() or ("sandbox" if sandbox else "production"),
+        log_format=_choice(env, "BRIDGE_LOG_FORMAT", ("auto", "json", "text")),
         delivery_threads=_number(env, "BRIDGE_DELIVERY_THREADS", 1, int, 0),
         poll_interval=_number(env, "BRIDGE_POLL_INTERVAL", 1.0),
         lease_seconds=_number(env, "BRIDGE_LEASE_SECONDS", 60.0, float, 1),

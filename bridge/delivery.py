@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bridge import reevo
+from bridge import alerts, metrics, reevo
 from bridge.observability import log_state
 from bridge.store import DeliveryRecord, StoreUnavailable
 from bridge.targets import TargetResolver
@@ -111,6 +111,7 @@ class DeliveryWorker:
     def _supersede(self, record: DeliveryRecord, opportunity_id: str) -> None:
         reason = {"code": "superseded", "message": "newer events already set every field of this delivery"}
         self.store.supersede(record.id, record.lease_token, self.clock(), reason)
+        metrics.DELIVERIES.labels(record.source, record.route, "superseded").inc()
         log_state(log, "superseded", status="superseded", **self._fields(record, opportunity_id))
 
     @staticmethod
@@ -129,33 +130,44 @@ class DeliveryWorker:
         if outcome.kind == reevo.DELIVERED:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
             self.store.complete(record.id, record.lease_token, now, opportunity_id=opportunity_id, applied=applied)
+            metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
+            metrics.DELIVERY_LATENCY.labels(record.source).observe(max(0.0, now - record.received_at))
             log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
         elif outcome.kind == reevo.PAUSED:
             self._pause(record, outcome, now, fields)
         elif outcome.kind == reevo.RETRY and not self.policy.gives_up(record, now):
             when = now + self.policy.delay(record.attempts, outcome.retry_after)
             self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now)
+            metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
             log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3), **fields)
         else:
             error = outcome.error()
             if outcome.kind == reevo.RETRY:
                 error["gave_up"] = self.policy.gives_up(record, now)
             self.store.dead(record.id, record.lease_token, error, now)
+            metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
+            alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
+                          reason=error.get("gave_up") or error.get("code"), http_status=outcome.status)
             log_state(log, "dead", logging.ERROR, status="dead", **fields)
 
     def _pause(self, record: DeliveryRecord, outcome: reevo.Outcome, now: float, fields: dict) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
         self.paused_until = now + self.pause_probe
+        metrics.PAUSED.set(1)
+        metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
         self.store.retry_at(record.id, record.lease_token, self.paused_until, outcome.error(), now,
                             count_attempt=False)
         if first:
+            alerts.report("deliveries paused: Reevo refused the API key", source=record.source,
+                          route=record.route, reason="paused", http_status=outcome.status)
             log_state(log, "paused: Reevo refused the API key; deliveries wait and a probe runs every "
                       f"{self.pause_probe:g}s", logging.ERROR, status="paused", **fields)
 
     def _resume(self) -> None:
         if self.paused:
             self.paused_until = 0.0
+            metrics.PAUSED.set(0)
             log_state(log, "resumed: Reevo accepts the API key again", status="resumed")
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from bridge import metrics
 from bridge.intake import Rejection
 from bridge.signatures import SignedRequest
 
@@ -26,13 +27,27 @@ def receive_webhook(source: str):
     return jsonify(reply), status
 
 
+def _count_rejection(reason: str) -> None:
+    source = (request.view_args or {}).get("source")
+    known = source in current_app.extensions["bridge"].intake.sources
+    metrics.REJECTED.labels(source if known else "unknown", reason).inc()  # bounded label values
+
+
 def rejection_response(exc: Rejection):
     """`{"status": "rejected", "reason": …, "detail": …}` with Retry-After where it applies."""
+    _count_rejection(exc.reason)
     response = jsonify({"status": "rejected", "reason": exc.reason, "detail": exc.detail})
     response.status_code = exc.http_status
     if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@blueprint.get("/metrics")
+def prometheus_metrics():
+    """Prometheus text format: counters from every worker process, queue depth from the store."""
+    body, content_type = metrics.render(_bridge().store)
+    return body, 200, {"Content-Type": content_type}
 
 
 @blueprint.get("/healthz")
@@ -68,6 +83,8 @@ _REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413
 def http_error(exc: HTTPException):
     """Every error answer is JSON with a stable status and a short reason."""
     reason = _REASONS.get(exc.code, "http_error")
+    if request.endpoint == "ingress.receive_webhook" or request.path.startswith("/webhooks/"):
+        _count_rejection(reason)
     response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})
     response.status_code = exc.code
     return response

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from bridge import signatures
+from bridge import metrics, signatures
 from bridge.mapping import Delivery, Failure, Mapping
 from bridge.observability import log_state
 from bridge.store import ACCEPTED, DEAD, DUPLICATE, EventRecord, NewDelivery, StoreUnavailable
@@ -65,6 +65,7 @@ class Intake:
     def receive(self, source_name: str, request: signatures.SignedRequest, content_type: str) -> tuple[int, dict]:
         """(HTTP status, JSON body) for one webhook, or raise Rejection."""
         source = self._source(source_name)
+        metrics.WEBHOOKS.labels(source_name).inc()
         self._verify(source, request)
         body = _parse(request.body, content_type)
         now = self.clock()
@@ -107,6 +108,7 @@ class Intake:
                             retry_after=5) from None
         if status == ACCEPTED and not rendered:
             status = IGNORED
+        metrics.EVENTS.labels(mapping.source, status).inc()
         dead = sum(1 for d in deliveries if d.status == DEAD)
         counts = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
         log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,

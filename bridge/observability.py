@@ -1,45 +1,112 @@
-"""Logging: one JSON line per state change, never a secret in it."""
+"""Logging: one line per state change, JSON or human text, and never a secret in it.
+
+Every record passes through the Scrubber, which removes configured secret values
+(webhook secrets, the Reevo API key, the admin token), Authorization values, and
+anything shaped like a signature, wherever they appear: message, fields, exception.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
-import time
 
-_CONFIGURED = False
+REDACTED = "[REDACTED]"
+SENSITIVE_NAMES = ("authorization", "x-api-key", "api_key", "api-key", "token", "secret", "password",
+                   "signature", "cookie", "dsn")
+_PATTERNS = [
+    (re.compile(r"(?i)(authorization|x-api-key|[a-z-]*signature[a-z0-9-]*)(['\"]?\s*[:=]\s*['\"]?)"
+                r"(?:(?:bearer|basic)\s+)?[^'\",\s}]+"), r"\1\2" + REDACTED),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_" + REDACTED),
+    (re.compile(r"(?i)\b(v0|v1|h1|sha1|sha256|sha512|signature)=[A-Za-z0-9+/=_-]{8,}"), r"\1=" + REDACTED),
+]
+
+
+class Scrubber:
+    """Removes secrets from text and from nested dicts/lists."""
+
+    def __init__(self, secrets=()):
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets) -> None:
+        """Also redact these exact values (ignoring very short ones, which would redact noise)."""
+        known = set(self.secrets) | {s for s in secrets if isinstance(s, str) and len(s) >= 6}
+        self.secrets = sorted(known, key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        for pattern, replacement in _PATTERNS:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def data(self, value, depth: int = 0):
+        """A scrubbed copy of a JSON-like value; values under sensitive keys are replaced whole."""
+        if depth > 12:
+            return value
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.data(v, depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.data(v, depth + 1) for v in value]
+        return value
+
+
+def _sensitive(key) -> bool:
+    lowered = str(key).lower()
+    return any(name in lowered for name in SENSITIVE_NAMES)
+
+
+SCRUBBER = Scrubber()
 
 
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON object; fields passed as `extra={"fields": {...}}`."""
+    """One JSON object per line; fields passed as `extra={"fields": {...}}`."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {"ts": round(record.created, 3), "level": record.levelname.lower(),
                 "logger": record.name, "msg": record.getMessage()}
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info).splitlines()[-1]
-        return json.dumps(line, default=str)
+            line["exc"] = self.formatException(record.exc_info)
+        return SCRUBBER.text(json.dumps(SCRUBBER.data(line), default=str))
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the bridge's own loggers (idempotent)."""
-    global _CONFIGURED
-    if _CONFIGURED:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+class TextFormatter(logging.Formatter):
+    """`12:00:01 INFO  delivered source=stripe event_id=evt_1 …` for people at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items())
+        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()} {fields}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return SCRUBBER.text(line.rstrip())
+
+
+_HANDLER: logging.Handler | None = None
+
+
+def configure_logging(log_format: str = "auto", level: str = "INFO", stream=None) -> None:
+    """Set up the `bridge` loggers: `json`, `text`, or `auto` (text on a terminal, else JSON)."""
+    global _HANDLER
+    stream = stream or sys.stderr
+    if log_format == "auto":
+        log_format = "text" if getattr(stream, "isatty", lambda: False)() else "json"
     logger = logging.getLogger("bridge")
-    logger.addHandler(handler)
+    if _HANDLER is not None:
+        logger.removeHandler(_HANDLER)
+    _HANDLER = logging.StreamHandler(stream)
+    _HANDLER.setFormatter(TextFormatter() if log_format == "text" else JsonFormatter())
+    logger.addHandler(_HANDLER)
     logger.setLevel(level)
     logger.propagate = False
-    _CONFIGURED = True
 
 
 def log_state(logger: logging.Logger, message: str, level: int = logging.INFO, **fields) -> None:
     """Log one state change with its fields (source, event_id, route, status, reason, …)."""
     logger.log(level, message, extra={"fields": {k: v for k, v in fields.items() if v is not None}})
-
-
-def monotonic_ms(start: float) -> float:
-    """Milliseconds since `start` (a time.monotonic() value)."""
-    return round((time.monotonic() - start) * 1000, 2)

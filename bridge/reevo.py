@@ -6,6 +6,8 @@ does next: delivered, retry (after the delay the server asked for, if any), dead
 """
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timezone
 from email.utils import parsedate_to_datetime
@@ -13,7 +15,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from requests.adapters import HTTPAdapter
 
-from bridge import __version__
+from bridge import __version__, metrics
 
 DELIVERED, RETRY, DEAD, PAUSED = "delivered", "retry", "dead", "paused"
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -62,22 +64,22 @@ class ReevoClient:
                           now: float) -> Outcome:
         """PATCH one opportunity; never raises for HTTP or network trouble."""
         url = f"{self.base_url}/api/v2/opportunity/{opportunity_id}"
-        try:
-            response = self.session.patch(url, json={"attributes": attributes}, timeout=self.timeout,
-                                          headers={"Idempotency-Key": idempotency_key}, allow_redirects=False)
-        except requests.RequestException as exc:
-            return classify_error(exc)
-        return classify(response, now)
+        with _measured("patch") as seen:
+            seen.response = self.session.patch(url, json={"attributes": attributes}, timeout=self.timeout,
+                                               headers={"Idempotency-Key": idempotency_key}, allow_redirects=False)
+        if seen.error is not None:
+            return classify_error(seen.error)
+        return classify(seen.response, now)
 
     def find_opportunities(self, field: str, value, now: float, limit: int = 2) -> tuple[Outcome, list]:
         """`_query` for opportunities whose `field` equals `value`; (outcome, records)."""
         body = {"filters": [{"field": field, "operator": "eq", "value": value}], "limit": limit}
-        try:
-            response = self.session.post(f"{self.base_url}/api/v2/opportunity/_query", json=body,
-                                         timeout=self.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            return classify_error(exc), []
-        outcome = classify(response, now)
+        with _measured("query") as seen:
+            seen.response = self.session.post(f"{self.base_url}/api/v2/opportunity/_query", json=body,
+                                              timeout=self.timeout, allow_redirects=False)
+        if seen.error is not None:
+            return classify_error(seen.error), []
+        outcome = classify(seen.response, now)
         records = (outcome.data or {}).get("data") if outcome.kind == DELIVERED else None
         return outcome, records if isinstance(records, list) else []
 
@@ -95,6 +97,24 @@ class ReevoClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+class _Seen:
+    response: requests.Response | None = None
+    error: Exception | None = None
+
+
+@contextmanager
+def _measured(operation: str):
+    """Time one Reevo request and count its status (or `error`); transport errors are caught."""
+    seen, started = _Seen(), time.monotonic()
+    try:
+        yield seen
+    except requests.RequestException as exc:
+        seen.error = exc
+    metrics.REEVO_LATENCY.labels(operation).observe(time.monotonic() - started)
+    status = str(seen.response.status_code) if seen.response is not None else "error"
+    metrics.REEVO_RESPONSES.labels(operation, status).inc()
 
 
 def classify_error(exc: Exception) -> Outcome:

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge import ingress
-from bridge.config import SANDBOX_DEMO_SECRET, Settings, load_settings
+from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery import DeliveryWorker, RetryPolicy, WorkerPool
 from bridge.intake import Intake, build_sources
 from bridge.mapping import MappingError, load_mappings
-from bridge.observability import configure_logging, log_state
+from bridge.alerts import init_sentry
+from bridge.observability import SCRUBBER, configure_logging, log_state
 from bridge.reevo import ReevoClient
 from bridge.store import open_store
 from bridge.targets import TargetResolver
@@ -69,14 +71,24 @@ def load_sources(settings: Settings):
     return sources
 
 
+def secret_values(settings: Settings, sources: dict) -> list[str]:
+    """Every configured secret value, for the scrubber: webhook secrets, API key, admin token, DSN."""
+    values = [settings.reevo_api_key, settings.admin_token, settings.sentry_dsn]
+    values += [secret for source in sources.values() for secret in source.secrets]
+    return [v for v in values if v and v != SANDBOX_API_KEY]
+
+
 def build_app(config=None, clock=None) -> Flask:
     """See bridge.create_app."""
     settings = config if isinstance(config, Settings) else load_settings(config)
     clock = clock or time.time
-    configure_logging()
+    configure_logging(settings.log_format)
+    SCRUBBER.add(secret_values(settings, {}))
     if settings.sandbox:
         log.warning(sandbox_banner(settings))
     sources = load_sources(settings)
+    SCRUBBER.add(secret_values(settings, sources))
+    init_sentry(settings.sentry_dsn, settings.environment)
     store = open_store(settings.store_url)
     worker = build_worker(settings, store, clock)
     pool = None
@@ -85,6 +97,9 @@ def build_app(config=None, clock=None) -> Flask:
         atexit.register(pool.stop)
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    if settings.behind_proxy:
+        # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
     app.json.sort_keys = False
     app.register_blueprint(ingress.blueprint)
     app.register_error_handler(HTTPException, ingress.http_error)

@@ -1,22 +1,28 @@
 """The store: at once the idempotency keys, the delivery queue and the event log.
 
 Each accepted event becomes one record per delivery, keyed (source, event id, route).
-Backends are chosen by URL: `memory://` and `sqlite:///path` (more to come).
+Backends are chosen by BRIDGE_STORE_URL — `memory://`, `sqlite:///path`, `redis://…` —
+and all of them keep the one contract described by `bridge.store.interface.Store`.
 """
 from __future__ import annotations
 
 import json
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 # Delivery statuses. A delivery moves queued → delivering → delivered | retrying | dead | superseded.
 QUEUED, DELIVERING, DELIVERED, RETRYING, DEAD = "queued", "delivering", "delivered", "retrying", "dead"
 SUPERSEDED = "superseded"
 PENDING = (QUEUED, RETRYING, DELIVERING)
+STATUSES = (QUEUED, DELIVERING, RETRYING, DELIVERED, SUPERSEDED, DEAD)
+FINISHED = (DELIVERED, SUPERSEDED)  # purged after the retention time; dead ones only on request
+REPLAYABLE = (DEAD, DELIVERED, SUPERSEDED, RETRYING)
 
 # What accept() reports for an event.
 ACCEPTED, DUPLICATE, CONFLICT = "accepted", "duplicate", "conflict"
+
+ENV_NAME = "BRIDGE_STORE_URL"
 
 
 class StoreUnavailable(Exception):
@@ -25,6 +31,10 @@ class StoreUnavailable(Exception):
 
 class StoreConfigError(ValueError):
     """BRIDGE_STORE_URL cannot be used; the message never contains a password."""
+
+
+class InvalidQuery(ValueError):
+    """A list/replay filter, limit or cursor the store cannot use (an admin's mistake: HTTP 400)."""
 
 
 @dataclass
@@ -87,18 +97,75 @@ def target_key(target: dict) -> str:
     return "unresolved"  # a delivery that died before its target was known
 
 
-def open_store(url: str):
-    """Open the backend named by BRIDGE_STORE_URL."""
-    parts = urlsplit(url)
+def redact(url: str) -> str:
+    """The URL with its password (in the user part or a `password=` option) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url.split(":", 1)[0] + ":<unparseable URL>"
+    if password:
+        userinfo = (parts.username or "") + ":***"
+        parts = parts._replace(netloc=f"{userinfo}@{parts.netloc.rsplit('@', 1)[1]}")
+    if "password=" in parts.query:
+        query = "&".join("password=***" if item.startswith("password=") else item
+                         for item in parts.query.split("&"))
+        parts = parts._replace(query=query)
+    return parts.geturl()
+
+
+def _problem(url: str, text: str) -> str:
+    return f"{ENV_NAME}={redact(url)!r}: {text}"
+
+
+def _query(url: str, parts, allowed: dict) -> dict:
+    """Options from the URL's query string, each converted by `allowed[name]`."""
+    options = {}
+    for name, raw in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in allowed:
+            raise StoreConfigError(_problem(url, f"unknown option {name!r}; known: {', '.join(allowed)}"))
+        try:
+            options[name] = allowed[name](raw)
+        except ValueError:
+            raise StoreConfigError(_problem(url, f"option {name}={raw!r} is not a number")) from None
+        if options[name] <= 0:
+            raise StoreConfigError(_problem(url, f"option {name}={raw!r} must be positive"))
+    return options
+
+
+def open_store(url: str, *, redis_prefix: str = "bridge:"):
+    """Open the backend named by BRIDGE_STORE_URL; it answers (or this raises) before returning.
+
+    Raises StoreConfigError for a URL that cannot be used and StoreUnavailable for a store
+    that does not answer; both messages name BRIDGE_STORE_URL and never show a password.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise StoreConfigError(_problem(url, f"cannot be parsed ({exc})")) from None
+    try:
+        return _open(url, parts, redis_prefix)
+    except StoreUnavailable as exc:
+        raise StoreUnavailable(_problem(url, str(exc))) from None
+    except StoreConfigError as exc:
+        if str(exc).startswith(ENV_NAME):
+            raise
+        raise StoreConfigError(_problem(url, str(exc))) from None
+
+
+def _open(url: str, parts, redis_prefix: str):
     if parts.scheme == "memory":
         from bridge.store.memory import MemoryStore
-        return MemoryStore()
+        return MemoryStore(**_query(url, parts, {"max_events": int}))
     if parts.scheme == "sqlite":
-        path = url[len("sqlite://"):]
-        if not path.startswith("/") or path == "/":
-            raise StoreConfigError(
-                f"BRIDGE_STORE_URL={url!r}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        path = parts.path
+        if parts.netloc or not path.startswith("/") or path == "/":
+            raise StoreConfigError(_problem(
+                url, "a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path"))
         from bridge.store.sqlite import SQLiteStore
-        return SQLiteStore(path[1:])
-    shown = parts._replace(netloc=parts.hostname or "").geturl() if parts.password else url
-    raise StoreConfigError(f"BRIDGE_STORE_URL={shown!r}: unknown scheme; use memory:// or sqlite:///path")
+        return SQLiteStore(path[1:], **_query(url, parts, {"timeout": float}))
+    if parts.scheme in ("redis", "rediss"):
+        from bridge.store.redis import RedisStore
+        return RedisStore(url, prefix=redis_prefix, shown=redact(url))
+    raise StoreConfigError(_problem(url, "unknown scheme; use memory://, sqlite:///path, redis:// or rediss://"))

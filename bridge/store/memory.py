@@ -2,7 +2,9 @@
 
 It is the SQLite backend on an in-memory database, so both share one tested
 implementation of the model; one connection, guarded by a lock, serves all
-threads. It serves one process only: records in one process are invisible to any other.
+threads. It is bounded (`memory://?max_events=N`, default 10000: a full store answers
+StoreUnavailable, so senders get 503 and retry, until a purge makes room) and serves
+the process that created it only: any other process is refused with a clear error.
 """
 from __future__ import annotations
 
@@ -11,16 +13,20 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 
+from bridge.store import StoreConfigError, StoreUnavailable
 from bridge.store.sqlite import SQLiteStore
+
+DEFAULT_MAX_EVENTS = 10_000
 
 
 class MemoryStore(SQLiteStore):
     """In-process store; `pid` is the process that owns it."""
 
-    def __init__(self):
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS):
         self._lock = threading.RLock()
         self._db = None
         self.pid = os.getpid()
+        self.max_events = max_events
         super().__init__(":memory:")
 
     def _connect(self) -> sqlite3.Connection:
@@ -28,12 +34,26 @@ class MemoryStore(SQLiteStore):
 
     @contextmanager
     def _connection(self):
+        if os.getpid() != self.pid:
+            raise StoreConfigError(
+                f"BRIDGE_STORE_URL=memory:// serves one process only: this store belongs to process {self.pid}, "
+                f"not to process {os.getpid()}; use sqlite:///path or redis:// for several processes")
         with self._lock:
             if self._db is None:
                 self._db = self._connect()
             yield self._db
 
+    def _discard(self) -> None:
+        """Never drop the one connection: it is the data."""
+
+    def _check_room(self, db) -> None:
+        count = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        if count >= self.max_events:
+            raise StoreUnavailable(f"the memory store is full ({self.max_events} events); finished records "
+                                   "make room when purged (use sqlite:// or redis:// beyond trials)")
+
     def close(self) -> None:
+        """Drop everything this store held."""
         with self._lock:
             if self._db is not None:
                 self._db.close()

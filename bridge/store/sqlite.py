@@ -1,9 +1,9 @@
 """SQLite backend: the durable embedded default.
 
 WAL with synchronous=FULL, so what was acknowledged survives kill -9 and power loss.
-Claims run in BEGIN IMMEDIATE transactions, so several threads and several gunicorn
-worker processes on one host can share the file. The schema is created and
-migrated here (table `schema_version`), never by hand.
+Every write runs in a BEGIN IMMEDIATE transaction, so several threads and several
+gunicorn worker processes on one host can share the file. The schema is created and
+migrated here (`sqlite_schema`, table `schema_version`), never by hand.
 """
 from __future__ import annotations
 
@@ -14,68 +14,63 @@ import threading
 import uuid
 from contextlib import contextmanager
 
-from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, QUEUED, RETRYING,
-                          SUPERSEDED,
-                          DeliveryRecord, EventRecord, NewDelivery, StoreUnavailable, target_key)
+from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, PENDING,
+                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, DeliveryRecord, EventRecord, InvalidQuery,
+                          NewDelivery, StoreUnavailable, target_key)
+from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
+from bridge.store.sqlite_schema import migrate
 
-SCHEMA_VERSION = 2
-_MIGRATIONS = {
-    1: """
-    CREATE TABLE events (
-        source TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT, occurred_at TEXT,
-        body_hash TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT,
-        received_at REAL NOT NULL, conflicts INTEGER NOT NULL DEFAULT 0, data TEXT,
-        PRIMARY KEY (source, event_id));
-    CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        source TEXT NOT NULL, event_id TEXT NOT NULL, route TEXT NOT NULL,
-        target TEXT NOT NULL, target_key TEXT NOT NULL, attributes TEXT NOT NULL,
-        status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL, lease_token TEXT, last_error TEXT,
-        received_at REAL NOT NULL, occurred_at TEXT, updated_at REAL NOT NULL,
-        UNIQUE (source, event_id, route));
-    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
-    CREATE INDEX deliveries_target ON deliveries (target_key, status);
-    """,
-    2: """
-    CREATE TABLE field_times (
-        opportunity_id TEXT NOT NULL, field TEXT NOT NULL, occurred_at TEXT NOT NULL,
-        PRIMARY KEY (opportunity_id, field));
-    """,
-}
-_ACTIVE = (QUEUED, RETRYING, DELIVERING)
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
-            "received_at, occurred_at, lease_token, last_error")
+            "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
+_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts")
+_CLAIMABLE = """
+    WITH due AS (
+        SELECT id, target_key, next_attempt_at,
+               ROW_NUMBER() OVER (PARTITION BY target_key ORDER BY next_attempt_at, id) AS place
+        FROM deliveries WHERE status IN (?,?,?) AND next_attempt_at <= ?)
+    SELECT id FROM due
+    WHERE place = 1 AND target_key NOT IN (
+        SELECT target_key FROM deliveries WHERE status = ? AND next_attempt_at > ?)
+    ORDER BY next_attempt_at, id LIMIT ?"""
+_PURGE_BATCH = 1000
 
 
 class SQLiteStore:
     """Store on one SQLite file (or in memory, see MemoryStore)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, timeout: float = 5.0):
         self.path = path
+        self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
         self._local = threading.local()
-        directory = os.path.dirname(os.path.abspath(path))
         try:
-            os.makedirs(directory, exist_ok=True)
+            if path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             with self._transaction() as db:
-                self._migrate(db)
-        except (sqlite3.Error, OSError) as exc:
+                migrate(db)
+        except OSError as exc:
             raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from None
 
-    # ---- connections --------------------------------------------------------------
+    # ---- connections ----------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=5000")
+        db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         return db
 
     @contextmanager
     def _connection(self):
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = self._connect()
+            try:
+                db = self._local.db = self._connect()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite: {exc}") from None
         yield db
+
+    def _discard(self) -> None:
+        """Drop this thread's connection after a failure, so the next call starts afresh."""
+        self.close()
 
     @contextmanager
     def _transaction(self):
@@ -90,19 +85,23 @@ class SQLiteStore:
                     raise
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+                self._rollback_quietly(db)
                 raise StoreUnavailable(f"SQLite: {exc}") from None
 
-    def _migrate(self, db):
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            # executescript() would COMMIT mid-transaction, so run the statements one by one.
-            for statement in filter(str.strip, _MIGRATIONS[version].split(";")):
-                db.execute(statement)
-            db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+    def _rollback_quietly(self, db) -> None:
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._discard()
+
+    @contextmanager
+    def _reading(self):
+        try:
+            with self._connection() as db:
+                yield db
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from None
 
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
@@ -116,7 +115,9 @@ class SQLiteStore:
                 db.execute("UPDATE events SET conflicts = conflicts + 1 WHERE source=? AND event_id=?",
                            (event.source, event.event_id))
                 return CONFLICT
-            db.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,0,?)",
+            self._check_room(db)
+            db.execute("INSERT INTO events (source, event_id, type, occurred_at, body_hash, outcome, reason,"
+                       " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)",
                        (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
                         event.outcome, event.reason, now, _dumps(event.data)))
             db.executemany(
@@ -128,130 +129,234 @@ class SQLiteStore:
                  for d in deliveries])
         return ACCEPTED
 
+    def _check_room(self, db) -> None:
+        """Hook for bounded backends: raise StoreUnavailable when a new event does not fit."""
+
     # ---- the queue --------------------------------------------------------------------
-    def claim(self, limit: int, lease_seconds: float, now: float) -> list[DeliveryRecord]:
+    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None) -> list[DeliveryRecord]:
         """Lease up to `limit` due deliveries, never two for one opportunity at once."""
+        token = token or uuid.uuid4().hex
         with self._transaction() as db:
-            busy = {r[0] for r in db.execute(
-                "SELECT DISTINCT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?",
-                (DELIVERING, now))}
-            rows = db.execute(
-                "SELECT id, target_key FROM deliveries WHERE status IN (?,?,?) AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT ?", (*_ACTIVE, now, max(limit * 4, 16))).fetchall()
-            chosen = []
-            for delivery_id, key in rows:
-                if key not in busy and len(chosen) < limit:
-                    busy.add(key)
-                    chosen.append(delivery_id)
-            token = uuid.uuid4().hex
+            already = self._leased(db, token)
+            if already:  # the same claim, asked again
+                return already
+            chosen = [r[0] for r in db.execute(_CLAIMABLE, (*PENDING, now, DELIVERING, now, limit))]
             db.executemany(
                 "UPDATE deliveries SET status=?, attempts=attempts+1, next_attempt_at=?, lease_token=?,"
-                " updated_at=? WHERE id=?",
+                " finish_token=NULL, updated_at=? WHERE id=?",
                 [(DELIVERING, now + lease_seconds, token, now, i) for i in chosen])
-            return [self._record(r) for r in db.execute(
-                f"SELECT {_COLUMNS} FROM deliveries WHERE lease_token=? ORDER BY next_attempt_at, id",
-                (token,))] if chosen else []
+            return self._leased(db, token) if chosen else []
 
-    def _finish(self, delivery_id: int, token: str, now: float, give_back: bool = False, **changes) -> bool:
+    def _leased(self, db, token: str) -> list[DeliveryRecord]:
+        rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE lease_token=? AND status=?"
+                          " ORDER BY next_attempt_at, id", (token, DELIVERING))
+        return [self._record(r) for r in rows]
+
+    def _finish(self, db, delivery_id: int, token: str, now: float, status: str, give_back: bool = False,
+                **changes) -> str:
+        """'done', 'again' (the same finish repeated with its token) or 'lost' (the lease is gone)."""
         sets = ", ".join([f"{k}=?" for k in changes] + (["attempts=attempts-1"] if give_back else []))
-        with self._transaction() as db:
-            cursor = db.execute(
-                f"UPDATE deliveries SET {sets}, lease_token=NULL, updated_at=? "
-                "WHERE id=? AND lease_token=? AND status=?",
-                (*changes.values(), now, delivery_id, token, DELIVERING))
-            return cursor.rowcount == 1
+        cursor = db.execute(
+            f"UPDATE deliveries SET status=?, {sets + ', ' if sets else ''}lease_token=NULL, finish_token=?,"
+            " updated_at=? WHERE id=? AND lease_token=? AND status=?",
+            (status, *changes.values(), token, now, delivery_id, token, DELIVERING))
+        if cursor.rowcount == 1:
+            return "done"
+        repeated = db.execute("SELECT 1 FROM deliveries WHERE id=? AND status=? AND finish_token=?",
+                              (delivery_id, status, token)).fetchone()
+        return "again" if repeated else "lost"
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
                  applied: dict[str, str] | None = None) -> bool:
-        """Mark delivered and, in the same transaction, remember when each applied field's event occurred.
+        """Mark delivered and, in the same transaction, raise each applied field's occurred_at.
 
         False when the lease was lost (another worker has the delivery now).
         """
+        changes = {"last_error": None}
+        if opportunity_id:
+            changes["opportunity_id"] = opportunity_id
         with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE deliveries SET status=?, last_error=NULL, lease_token=NULL, updated_at=? "
-                "WHERE id=? AND lease_token=? AND status=?", (DELIVERED, now, delivery_id, token, DELIVERING))
-            if cursor.rowcount != 1:
-                return False
-            if opportunity_id and applied:
+            result = self._finish(db, delivery_id, token, now, DELIVERED, **changes)
+            if result == "done" and opportunity_id and applied:
                 db.executemany(
-                    "INSERT INTO field_times VALUES (?,?,?) ON CONFLICT (opportunity_id, field) DO UPDATE "
-                    "SET occurred_at = MAX(occurred_at, excluded.occurred_at)",
-                    [(opportunity_id, name, when) for name, when in applied.items()])
-            return True
+                    "INSERT INTO field_times (opportunity_id, field, occurred_at, recorded_at) VALUES (?,?,?,?)"
+                    " ON CONFLICT (opportunity_id, field) DO UPDATE"
+                    " SET occurred_at = MAX(occurred_at, excluded.occurred_at), recorded_at = excluded.recorded_at",
+                    [(opportunity_id, name, when, now) for name, when in applied.items() if when])
+        return result != "lost"
+
+    def _finish_one(self, delivery_id: int, token: str, now: float, status: str, **changes) -> bool:
+        with self._transaction() as db:
+            return self._finish(db, delivery_id, token, now, status, **changes) != "lost"
+
+    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
+                 count_attempt: bool = True) -> bool:
+        """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
+        return self._finish_one(delivery_id, token, now, RETRYING, give_back=not count_attempt,
+                                next_attempt_at=when, last_error=_dumps(error))
+
+    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
+        """Give up on a delivery, keeping why."""
+        return self._finish_one(delivery_id, token, now, DEAD, last_error=_dumps(error))
+
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+        """Finish a delivery whose every field a newer event has already set."""
+        return self._finish_one(delivery_id, token, now, SUPERSEDED, last_error=_dumps(reason))
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """When the newest applied event that set each field occurred (fields never set are absent)."""
+        if not fields:
+            return {}
         marks = ",".join("?" * len(fields))
         with self._reading() as db:
             rows = db.execute(f"SELECT field, occurred_at FROM field_times WHERE opportunity_id=? "
                               f"AND field IN ({marks})", (opportunity_id, *fields)).fetchall()
         return dict(rows)
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
-        """Finish a delivery whose every field a newer event has already set."""
-        return self._finish(delivery_id, token, now, status=SUPERSEDED, last_error=_dumps(reason))
+    # ---- operators --------------------------------------------------------------------
+    def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:
+        """Queue dead/delivered/superseded/retrying deliveries again, due `now`; returns how many."""
+        if now is None or (ids is None and filter is None):
+            raise InvalidQuery("replay needs `now` and delivery ids or a filter")
+        where, params = _where(check_filter(filter))
+        where.append(f"status IN ({','.join('?' * len(REPLAYABLE))}) AND target_key != 'unresolved'")
+        params.extend(REPLAYABLE)
+        if ids is not None:
+            where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
+            params.extend(int(i) for i in ids)
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT id, status, attempts, last_error, history FROM deliveries "
+                              f"WHERE {' AND '.join(where)}", params).fetchall()
+            db.executemany(
+                "UPDATE deliveries SET status=?, attempts=0, next_attempt_at=?, lease_token=NULL, finish_token=NULL,"
+                " last_error=NULL, history=?, updated_at=? WHERE id=?",
+                [(QUEUED, now, _append_history(history, now, status, attempts, error), now, id_)
+                 for id_, status, attempts, error, history in rows])
+        return len(rows)
 
-    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True) -> bool:
-        """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
-        return self._finish(delivery_id, token, now, give_back=not count_attempt,
-                            status=RETRYING, next_attempt_at=when, last_error=_dumps(error))
+    def list_deliveries(self, filter: dict, limit: int,
+                        cursor: str | None = None) -> tuple[list[DeliveryRecord], str | None]:
+        """One page in received (id) order and the next page's cursor (None on the last page)."""
+        where, params = _where(check_filter(filter))
+        where.append("id > ?")
+        params.append(decode_cursor(cursor))
+        limit = check_limit(limit)
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                              (*params, limit + 1)).fetchall()
+        records = [self._record(r) for r in rows[:limit]]
+        return records, encode_cursor(records[-1].id) if len(rows) > limit else None
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
-        """Give up on a delivery, keeping why."""
-        return self._finish(delivery_id, token, now, status=DEAD, last_error=_dumps(error))
+    def purge(self, now: float, finished_before: float | None = None, dead: bool = False) -> int:
+        """Delete finished deliveries (and dead ones if asked), then orphaned events; returns how many."""
+        cutoff = now if finished_before is None else finished_before
+        statuses = FINISHED + ((DEAD,) if dead else ())
+        marks = ",".join("?" * len(statuses))
+        removed = self._delete_batches(
+            f"DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status IN ({marks})"
+            " AND updated_at < ? LIMIT ?)", (*statuses, cutoff))
+        removed += self._delete_batches(
+            "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events e WHERE received_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.source = e.source AND d.event_id = e.event_id) LIMIT ?)",
+            (cutoff,))
+        self._delete_batches("DELETE FROM field_times WHERE rowid IN"
+                             " (SELECT rowid FROM field_times WHERE recorded_at < ? LIMIT ?)", (cutoff,))
+        return removed
+
+    def _delete_batches(self, sql: str, params: tuple) -> int:
+        """Run a batched DELETE until it removes nothing, one short transaction per batch."""
+        total = 0
+        while True:
+            with self._transaction() as db:
+                count = db.execute(sql, (*params, _PURGE_BATCH)).rowcount
+            total += count
+            if count < _PURGE_BATCH:
+                return total
 
     # ---- reading ----------------------------------------------------------------------
     def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
+        """One delivery by id."""
         with self._reading() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return self._record(row) if row else None
 
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
+        """Every delivery of one event, in id order."""
         with self._reading() as db:
             rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE source=? AND event_id=? ORDER BY id",
                               (source, event_id)).fetchall()
         return [self._record(r) for r in rows]
 
     def get_event(self, source: str, event_id: str) -> dict | None:
+        """The stored event with its conflict count."""
         with self._reading() as db:
-            row = db.execute("SELECT source, event_id, type, occurred_at, outcome, reason, received_at, conflicts"
-                             " FROM events WHERE source=? AND event_id=?", (source, event_id)).fetchone()
-        keys = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts")
-        return dict(zip(keys, row)) if row else None
+            row = db.execute(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE source=? AND event_id=?",
+                             (source, event_id)).fetchone()
+        return dict(zip(_EVENT_COLUMNS, row)) if row else None
 
     def counts(self) -> dict[str, int]:
         """Number of deliveries per status."""
         with self._reading() as db:
             return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status").fetchall())
 
+    def oldest_queued_at(self) -> float | None:
+        """received_at of the oldest delivery still waiting or in flight."""
+        with self._reading() as db:
+            return db.execute("SELECT MIN(received_at) FROM deliveries WHERE status IN (?,?,?)",
+                              PENDING).fetchone()[0]
+
     def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
         with self._reading() as db:
             db.execute("SELECT 1").fetchone()
 
-    @contextmanager
-    def _reading(self):
-        try:
-            with self._connection() as db:
-                yield db
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from None
-
     @staticmethod
     def _record(row) -> DeliveryRecord:
         (id_, source, event_id, route, target, attributes, status, attempts, next_at,
-         received_at, occurred_at, token, error) = row
+         received_at, occurred_at, token, error, updated_at, history, opportunity_id) = row
+        extra = {"updated_at": updated_at, "history": json.loads(history) if history else []}
+        if opportunity_id:
+            extra["opportunity_id"] = opportunity_id
         return DeliveryRecord(id_, source, event_id, route, json.loads(target), json.loads(attributes),
                               status, attempts, next_at, received_at, occurred_at, token,
-                              json.loads(error) if error else None)
+                              json.loads(error) if error else None, extra)
 
     def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _where(filter: dict) -> tuple[list[str], list]:
+    """SQL conditions and parameters for a checked list/replay filter."""
+    where, params = ["1"], []
+    if "status" in filter:
+        where.append(f"status IN ({','.join('?' * len(filter['status']))})")
+        params.extend(filter["status"])
+    for key in ("source", "route", "event_id"):
+        if key in filter:
+            where.append(f"{key} = ?")
+            params.append(filter[key])
+    if "opportunity" in filter:
+        where.append("(target_key IN (?, ?) OR opportunity_id = ?)")
+        params.extend([*opportunity_keys(filter["opportunity"]), filter["opportunity"]])
+    if "received_from" in filter:
+        where.append("received_at >= ?")
+        params.append(filter["received_from"])
+    if "received_to" in filter:
+        where.append("received_at < ?")
+        params.append(filter["received_to"])
+    return where, params
+
+
+def _append_history(history: str | None, now: float, status: str, attempts: int, error: str | None) -> str:
+    """The delivery's replay history with one more entry: what it was before this replay."""
+    entries = json.loads(history) if history else []
+    entries.append({"replayed_at": now, "status": status, "attempts": attempts,
+                    "last_error": json.loads(error) if error else None})
+    return json.dumps(entries)
 
 
 def _dumps(value) -> str | None:

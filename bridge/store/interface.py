@@ -1,0 +1,114 @@
+"""The one contract every backend keeps (memory://, sqlite:///…, redis://…).
+
+`tests/store/` runs the same suite against all three. Times are epoch seconds passed
+in by the caller (`now`): a backend never reads the clock to decide anything.
+
+Lifecycle of a delivery:
+
+    queued ─claim→ delivering ─complete→ delivered
+                              ─supersede→ superseded
+                              ─retry_at→ retrying ─claim→ delivering …
+                              ─dead→ dead
+    (a lease that expires makes `delivering` claimable again)
+    replay: dead | delivered | superseded | retrying → queued (attempts 0, due now)
+
+Every finishing call (complete, retry_at, dead, supersede) takes the lease token the
+claim handed out: it returns False when the lease was lost to another worker, and True
+again when repeated with the same token for the same outcome (a retried command).
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from bridge.store import DeliveryRecord, EventRecord, NewDelivery
+
+# Keys a list/replay filter may hold (see `list_deliveries`).
+FILTER_KEYS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
+
+
+class Store(Protocol):
+    """What the intake, the delivery workers, the admin API and the CLI use."""
+
+    # ---- intake ----------------------------------------------------------------------
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+        """Store an event and its deliveries atomically: "accepted", "duplicate" or "conflict".
+
+        Deduplicates on (source, event id). The same id with another body hash is a
+        "conflict": counted on the stored event (`get_event(...)["conflicts"]`), not applied.
+        """
+
+    # ---- the queue ---------------------------------------------------------------------
+    def claim(self, limit: int, lease_seconds: float, now: float,
+              token: str | None = None) -> list[DeliveryRecord]:
+        """Lease up to `limit` due deliveries until now + lease_seconds; never two for one opportunity.
+
+        A caller-chosen `token` makes a retried claim return the same deliveries.
+        """
+
+    def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
+                 applied: dict[str, str] | None = None) -> bool:
+        """Mark delivered and, in the same atomic step, raise each applied field's time.
+
+        `applied` maps field → occurred_at text (ISO UTC, so text order is time order);
+        the store keeps the max of the stored and the given time per (opportunity, field).
+        """
+
+    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
+                 count_attempt: bool = True) -> bool:
+        """Make the delivery due again at `when`; `count_attempt=False` gives the attempt back."""
+
+    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
+        """Give up on the delivery, keeping why."""
+
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+        """Finish a delivery that newer events made pointless (a finished state like delivered)."""
+
+    def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
+        """The last applied occurred_at per field, only for fields that have one."""
+
+    # ---- operators -------------------------------------------------------------------
+    def replay(self, ids: list[int] | None = None, filter: dict | None = None, *, now: float) -> int:
+        """Put dead/delivered/superseded/retrying deliveries back to queued, due `now`; how many.
+
+        Attempts restart at 0; the previous status, attempts and error are appended to the
+        delivery's history (`extra["history"]`) and last_error is cleared. Deliveries that died
+        before they had a target (mapping failures) cannot be replayed and are skipped.
+        """
+
+    def list_deliveries(self, filter: dict, limit: int,
+                        cursor: str | None = None) -> tuple[list[DeliveryRecord], str | None]:
+        """One page of deliveries in received (id) order, and the cursor of the next page (or None).
+
+        `filter` keys: status (one or a list), source, route, opportunity (an opportunity id
+        or a target key), event_id, received_from (inclusive), received_to (exclusive).
+        """
+
+    def purge(self, now: float, finished_before: float | None = None, dead: bool = False) -> int:
+        """Delete what is finished before `finished_before` (default: now); how many records went.
+
+        Delivered and superseded deliveries go; dead ones only with `dead=True`. Events
+        (the dedupe keys) go once received before the cut and left with no delivery; the
+        stale-guard field times go once not raised since the cut. Pending work never goes.
+        """
+
+    # ---- reading ---------------------------------------------------------------------
+    def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
+        """One delivery by id."""
+
+    def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
+        """Every delivery of one event, in id order."""
+
+    def get_event(self, source: str, event_id: str) -> dict | None:
+        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts."""
+
+    def counts(self) -> dict[str, int]:
+        """Number of deliveries per status (statuses with none are left out)."""
+
+    def oldest_queued_at(self) -> float | None:
+        """received_at of the earliest-accepted delivery not yet finished (queued/retrying/delivering)."""
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    def close(self) -> None:
+        """Release connections."""

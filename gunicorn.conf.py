@@ -7,13 +7,16 @@ stand-in as a child process and stops it on exit.
 """
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 # Before anything imports prometheus_client: every worker writes its metrics here and
 # /metrics merges them. A fresh folder per start, as prometheus-client requires.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+if os.environ.get("BRIDGE_SUPERVISOR_PID") == str(os.getpid()):
+    pass  # a SIGHUP reload re-reads this file: keep the running workers' metrics
+elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
@@ -39,6 +42,15 @@ def _fail(message: str):
     sys.exit(2)
 
 
+def _check_store(settings):
+    """The store must answer before any worker starts: a bad URL or a Redis that is down stops here."""
+    from bridge.store import StoreConfigError, StoreUnavailable, open_store
+    try:
+        open_store(settings.store_url, redis_prefix=settings.redis_prefix).close()
+    except (StoreConfigError, StoreUnavailable) as exc:
+        _fail(f"store error: {exc}")  # the message names BRIDGE_STORE_URL and hides any password
+
+
 def on_starting(server):
     """Check settings and mappings in the master; start the sandbox when asked to."""
     global _sandbox
@@ -52,9 +64,12 @@ def on_starting(server):
     if settings.store_url.startswith("memory:") and server.cfg.workers > 1:
         _fail("BRIDGE_STORE_URL=memory:// keeps events inside one process; "
               "set BRIDGE_WEB_WORKERS=1 or use sqlite:///path or redis://")
+    _check_store(settings)
     _, problems = load_mappings(settings.mappings_dir)
     if problems:
         _fail("mapping errors:\n  " + "\n  ".join(problems))
+    os.environ["BRIDGE_SUPERVISOR_PID"] = str(os.getpid())  # workers send SIGHUP here for /admin/reload
+    _snapshot_mappings(settings.mappings_dir)
     if settings.sandbox:
         print("=" * 78 + "\n" + sandbox_banner(settings) + "\n" + "=" * 78, file=sys.stderr, flush=True)
         if not os.environ.get("REEVO_API_URL"):
@@ -74,6 +89,28 @@ def child_exit(server, worker):
     """A dead worker's live gauges (paused) stop counting."""
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _snapshot_mappings(folder: str):
+    """Keep a copy of the last mapping files that passed the check, for workers started by a reload."""
+    snapshot = os.environ.get("BRIDGE_MAPPINGS_SNAPSHOT") or tempfile.mkdtemp(prefix="bridge-mappings-")
+    for old in glob.glob(os.path.join(snapshot, "*")):
+        os.remove(old)
+    for path in glob.glob(os.path.join(folder, "*.yaml")) + glob.glob(os.path.join(folder, "*.yml")):
+        shutil.copy(path, snapshot)
+    os.environ["BRIDGE_MAPPINGS_SNAPSHOT"] = snapshot
+
+
+def on_reload(server):
+    """SIGHUP: check the mapping files; only files that pass replace the last good copy."""
+    from bridge.mapping import load_mappings
+    folder = os.environ.get("BRIDGE_MAPPINGS_DIR") or "mappings"
+    _, problems = load_mappings(folder)
+    if problems:
+        print("reevo-bridge: reload: mapping errors, the previous mappings stay in use:\n  "
+              + "\n  ".join(problems), file=sys.stderr, flush=True)
+    else:
+        _snapshot_mappings(folder)
 
 
 def on_exit(server):

@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
+import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge import ingress
+from bridge import admin, ingress
+from bridge.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery import DeliveryWorker, RetryPolicy, WorkerPool
 from bridge.intake import Intake, build_sources
 from bridge.mapping import MappingError, load_mappings
-from bridge.alerts import init_sentry
 from bridge.observability import SCRUBBER, configure_logging, log_state
 from bridge.reevo import ReevoClient
+from bridge.retention import start_retention
 from bridge.store import open_store
 from bridge.targets import TargetResolver
 
@@ -33,6 +36,38 @@ class Runtime:
     store: object
     worker: DeliveryWorker
     pool: WorkerPool | None
+    clock: object = time.time
+    reload_status: dict = field(default_factory=lambda: {"status": "loaded"})
+
+    def reload(self) -> dict:
+        """Re-read the mapping files; on any problem keep the mappings in use and say why.
+
+        Under gunicorn the master is asked (SIGHUP) to replace the workers gracefully, so
+        every process switches and no request is dropped; alone, this process switches.
+        """
+        try:
+            sources = load_sources(self.settings)
+        except MappingError as exc:
+            self.reload_status = {"status": "rejected", "at": self.clock(), "problems": exc.problems}
+            log_state(log, "reload rejected; the previous mappings stay in use", logging.ERROR,
+                      problems=exc.problems)
+            return self.reload_status
+        supervisor = _supervisor_pid()
+        if supervisor:
+            os.kill(supervisor, signal.SIGHUP)
+            self.reload_status = {"status": "reloading", "at": self.clock(), "sources": sorted(sources)}
+        else:
+            SCRUBBER.add(secret_values(self.settings, sources))
+            self.intake.sources = sources
+            self.reload_status = {"status": "reloaded", "at": self.clock(), "sources": sorted(sources)}
+        log_state(log, self.reload_status["status"], sources=",".join(sorted(sources)))
+        return self.reload_status
+
+
+def _supervisor_pid() -> int | None:
+    """The gunicorn master's pid when this process is one of its workers (set in gunicorn.conf.py)."""
+    pid = os.environ.get("BRIDGE_SUPERVISOR_PID", "")
+    return int(pid) if pid.isdigit() and int(pid) == os.getppid() else None
 
 
 def sandbox_banner(settings: Settings) -> str:
@@ -52,9 +87,9 @@ def build_worker(settings: Settings, store, clock) -> DeliveryWorker:
                           pause_probe=settings.pause_probe_seconds, resolver=resolver)
 
 
-def load_sources(settings: Settings):
-    """Compile every mapping file; a bad one stops start-up with every problem listed."""
-    mappings, problems = load_mappings(settings.mappings_dir)
+def load_sources(settings: Settings, directory: str | None = None):
+    """Compile every mapping file; raise MappingError listing every problem."""
+    mappings, problems = load_mappings(directory or settings.mappings_dir)
     if problems:
         raise MappingError(problems)
     demo = SANDBOX_DEMO_SECRET if settings.sandbox else None
@@ -69,6 +104,20 @@ def load_sources(settings: Settings):
             log_state(log, "source disabled until its secret is set; its webhooks get 503", logging.ERROR,
                       source=name, missing=",".join(source.missing))
     return sources
+
+
+def startup_sources(settings: Settings) -> tuple[dict, dict]:
+    """(sources, load status). A worker started by a gunicorn reload whose new files are bad
+    falls back to the last good copy the master keeps (BRIDGE_MAPPINGS_SNAPSHOT)."""
+    snapshot = os.environ.get("BRIDGE_MAPPINGS_SNAPSHOT")
+    try:
+        return load_sources(settings), {"status": "loaded"}
+    except MappingError as exc:
+        if not snapshot:
+            raise
+        log_state(log, "mapping files have problems; using the last good copy", logging.ERROR,
+                  problems=exc.problems)
+        return load_sources(settings, snapshot), {"status": "rejected", "problems": exc.problems}
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
@@ -86,15 +135,16 @@ def build_app(config=None, clock=None) -> Flask:
     SCRUBBER.add(secret_values(settings, {}))
     if settings.sandbox:
         log.warning(sandbox_banner(settings))
-    sources = load_sources(settings)
+    sources, load_status = startup_sources(settings)
     SCRUBBER.add(secret_values(settings, sources))
     init_sentry(settings.sentry_dsn, settings.environment)
-    store = open_store(settings.store_url)
+    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, clock)
     pool = None
     if settings.delivery_threads:
         pool = WorkerPool(worker, settings.delivery_threads, settings.poll_interval).start()
         atexit.register(pool.stop)
+        atexit.register(start_retention(store, settings.retention_days, clock).stop)
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
@@ -102,6 +152,8 @@ def build_app(config=None, clock=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
     app.json.sort_keys = False
     app.register_blueprint(ingress.blueprint)
+    app.register_blueprint(admin.blueprint)
     app.register_error_handler(HTTPException, ingress.http_error)
-    app.extensions["bridge"] = Runtime(settings, Intake(sources, store, clock), store, worker, pool)
+    app.extensions["bridge"] = Runtime(settings, Intake(sources, store, clock), store, worker, pool, clock,
+                                       load_status)
     return app

@@ -86,9 +86,10 @@ class BridgeProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = base_env(REEVO_API_URL=reevo_url, REEVO_API_KEY=SANDBOX_KEY, BRIDGE_STORE_URL=store_url,
-                            BRIDGE_BIND=f"127.0.0.1:{self.port}", STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
-                            BRIDGE_MAPPINGS_DIR=str(ROOT / "mappings"), **{**FAST, **env})
+        self.env = base_env(**{"REEVO_API_URL": reevo_url, "REEVO_API_KEY": SANDBOX_KEY,
+                               "BRIDGE_STORE_URL": store_url, "BRIDGE_BIND": f"127.0.0.1:{self.port}",
+                               "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET, "BRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
+                               **FAST, **env})
         self.process = None
 
     def start(self) -> "BridgeProcess":

@@ -1,0 +1,158 @@
+"""Admin API under /admin/: what happened to every event, replays, mappings, reload.
+
+Off unless BRIDGE_ADMIN_TOKEN is set (every /admin/ path is then 404). Each request
+needs `Authorization: Bearer <token>`, compared in constant time.
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+
+from flask import Blueprint, current_app, jsonify, request
+
+from bridge.admin_openapi import OPENAPI
+from bridge.store import DeliveryRecord, InvalidQuery
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+_FILTERS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
+_NUMERIC = ("received_from", "received_to")
+
+
+def _runtime():
+    return current_app.extensions["bridge"]
+
+
+def _error(status: int, reason: str, detail: str):
+    return jsonify({"status": "rejected", "reason": reason, "detail": detail}), status
+
+
+@blueprint.before_request
+def require_token():
+    """404 when the admin API is off; 401 without the right Bearer token."""
+    token = _runtime().settings.admin_token
+    if not token:
+        return _error(404, "not_found", "the admin API is off; set BRIDGE_ADMIN_TOKEN to enable it")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return _error(401, "unauthorized", "send Authorization: Bearer <BRIDGE_ADMIN_TOKEN>")
+    return None
+
+
+def delivery_json(record: DeliveryRecord) -> dict:
+    """A delivery as the admin API shows it (the lease token stays inside)."""
+    data = asdict(record)
+    data.pop("lease_token", None)
+    data.update(data.pop("extra", {}) or {})
+    data["patch"] = {"attributes": data.pop("attributes")}
+    return data
+
+
+def _filter_from(args) -> dict:
+    found = {}
+    for key in _FILTERS:
+        values = args.getlist(key)
+        if not values:
+            continue
+        if key in _NUMERIC:
+            try:
+                found[key] = float(values[0])
+            except ValueError:
+                raise InvalidQuery(f"{key} must be Unix seconds") from None
+        else:
+            found[key] = values if key == "status" and len(values) > 1 else values[0]
+    return found
+
+
+@blueprint.get("/deliveries")
+def list_deliveries():
+    """Deliveries matching the filters, oldest first, one page at a time."""
+    try:
+        limit = min(max(int(request.args.get("limit", 50)), 1), 500)
+        records, cursor = _runtime().store.list_deliveries(_filter_from(request.args), limit,
+                                                           request.args.get("cursor"))
+    except (ValueError, InvalidQuery) as exc:
+        return _error(400, "bad_query", str(exc))
+    return jsonify({"data": [delivery_json(r) for r in records], "next_cursor": cursor})
+
+
+@blueprint.get("/deliveries/<int:delivery_id>")
+def get_delivery(delivery_id: int):
+    record = _runtime().store.get_delivery(delivery_id)
+    if record is None:
+        return _error(404, "not_found", f"no delivery {delivery_id}")
+    return jsonify({"data": delivery_json(record)})
+
+
+@blueprint.get("/events/<source>/<path:event_id>")
+def get_event(source: str, event_id: str):
+    """One event with all its deliveries: attempts, last error, the PATCH body."""
+    store = _runtime().store
+    event = store.get_event(source, event_id)
+    if event is None:
+        return _error(404, "not_found", f"no event {event_id} from {source}")
+    event["deliveries"] = [delivery_json(r) for r in store.deliveries_for_event(source, event_id)]
+    return jsonify({"data": event})
+
+
+@blueprint.post("/deliveries/<int:delivery_id>/replay")
+def replay_one(delivery_id: int):
+    runtime = _runtime()
+    if runtime.store.get_delivery(delivery_id) is None:
+        return _error(404, "not_found", f"no delivery {delivery_id}")
+    replayed = runtime.store.replay(ids=[delivery_id], now=runtime.clock())
+    return jsonify({"status": "replayed", "replayed": replayed})
+
+
+@blueprint.post("/replay")
+def replay_many():
+    """Replay `{"ids": [...]}` or `{"filter": {...}}`; `"dry_run": true` only counts."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or ("ids" in body) == ("filter" in body):
+        return _error(400, "bad_request", 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
+    runtime = _runtime()
+    ids, filter_ = body.get("ids"), body.get("filter")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+        return _error(400, "bad_request", "ids must be a list of delivery ids")
+    if filter_ is not None and (not isinstance(filter_, dict) or set(filter_) - set(_FILTERS)):
+        return _error(400, "bad_request", f"filter keys are {', '.join(_FILTERS)}")
+    if body.get("dry_run"):
+        return jsonify({"status": "dry_run", "would_replay": _count(runtime.store, ids, filter_)})
+    try:
+        replayed = runtime.store.replay(ids=ids, filter=filter_, now=runtime.clock())
+    except InvalidQuery as exc:
+        return _error(400, "bad_query", str(exc))
+    return jsonify({"status": "replayed", "replayed": replayed})
+
+
+def _count(store, ids, filter_) -> int:
+    if ids is not None:
+        return sum(1 for i in ids if store.get_delivery(i) is not None)
+    total, cursor = 0, None
+    while True:
+        records, cursor = store.list_deliveries(filter_, 500, cursor)
+        total += len(records)
+        if cursor is None:
+            return total
+
+
+@blueprint.get("/mappings")
+def mappings():
+    """The mappings in use, their secrets (names and whether set), and the last reload's result."""
+    runtime = _runtime()
+    sources = {name: {"file": s.mapping.path, "scheme": s.mapping.scheme, "routes": [r.name for r in s.mapping.routes],
+                      "secrets": {n: bool(runtime.settings.env.get(n)) for n in s.mapping.secret_names},
+                      "enabled": not s.missing, "demo_secret": s.demo}
+               for name, s in sorted(runtime.intake.sources.items())}
+    return jsonify({"data": {"sources": sources, "last_reload": runtime.reload_status}})
+
+
+@blueprint.post("/reload")
+def reload():
+    """Check the mapping files and switch to them; a bad file keeps the old mappings (422)."""
+    result = _runtime().reload()
+    return jsonify(result), 200 if result["status"] in ("reloaded", "reloading") else 422
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)

@@ -1,0 +1,109 @@
+"""The admin API's OpenAPI 3.1 document, served at /admin/openapi.json (data, not logic)."""
+from bridge import __version__
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_AUTH = {"401": _ERROR, "404": _ERROR}
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _path(name: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _ok(schema_ref: str, description: str = "OK") -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+_FILTER_PARAMS = [
+    _query("status", "queued, delivering, retrying, delivered, superseded or dead; repeat for several"),
+    _query("source", "the mapping file name, e.g. stripe"),
+    _query("route", "route name within the mapping"),
+    _query("opportunity", "Reevo opportunity id (or a target key such as match:[...])"),
+    _query("event_id", "the sender's event id"),
+    _query("received_from", "Unix seconds, inclusive", {"type": "number"}),
+    _query("received_to", "Unix seconds, exclusive", {"type": "number"}),
+]
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "Reevo webhook bridge — admin API", "version": __version__,
+             "description": "Enabled by BRIDGE_ADMIN_TOKEN; every call needs Authorization: Bearer <token>."},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/admin/deliveries": {"get": {
+            "summary": "List deliveries, oldest first, with filters and cursor pagination",
+            "parameters": _FILTER_PARAMS + [_query("limit", "1–500, default 50", {"type": "integer"}),
+                                            _query("cursor", "next_cursor of the previous page")],
+            "responses": {"200": _ok("DeliveryPage"), "400": _ERROR, **_AUTH}}},
+        "/admin/deliveries/{delivery_id}": {"get": {
+            "summary": "One delivery: status, attempts, last error, history and the PATCH body",
+            "parameters": [_path("delivery_id", {"type": "integer"})],
+            "responses": {"200": _ok("DeliveryOne"), **_AUTH}}},
+        "/admin/deliveries/{delivery_id}/replay": {"post": {
+            "summary": "Queue one delivery again (attempts restart; its history is kept)",
+            "parameters": [_path("delivery_id", {"type": "integer"})],
+            "responses": {"200": _ok("ReplayResult"), **_AUTH}}},
+        "/admin/replay": {"post": {
+            "summary": "Queue many deliveries again, by ids or by filter; dry_run only counts",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "$ref": "#/components/schemas/ReplayRequest"}}}},
+            "responses": {"200": _ok("ReplayResult"), "400": _ERROR, **_AUTH}}},
+        "/admin/events/{source}/{event_id}": {"get": {
+            "summary": "One event with all its deliveries",
+            "parameters": [_path("source"), _path("event_id")],
+            "responses": {"200": _ok("EventOne"), **_AUTH}}},
+        "/admin/mappings": {"get": {
+            "summary": "Mappings in use, whether their secrets are set, and the last reload's result",
+            "responses": {"200": _ok("Mappings"), **_AUTH}}},
+        "/admin/reload": {"post": {
+            "summary": "Re-read the mapping files; a bad file keeps the mappings in use",
+            "responses": {"200": _ok("ReloadResult"), "422": _ok("ReloadResult", "rejected: problems listed"),
+                          **_AUTH}}},
+        "/admin/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}},
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {"Error": {"description": "Refused", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["status", "reason"], "properties": {
+                "status": {"const": "rejected"}, "reason": {"type": "string"}, "detail": {"type": "string"}}},
+            "Delivery": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "source": {"type": "string"}, "event_id": {"type": "string"},
+                "route": {"type": "string"}, "target": {"type": "object"},
+                "patch": {"type": "object", "properties": {"attributes": {"type": "object"}}},
+                "status": {"type": "string"}, "attempts": {"type": "integer"},
+                "next_attempt_at": {"type": "number"}, "received_at": {"type": "number"},
+                "occurred_at": {"type": ["string", "null"]}, "last_error": {"type": ["object", "null"]},
+                "history": {"type": "array", "items": {"type": "object"}}}},
+            "DeliveryPage": {"type": "object", "properties": {
+                "data": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}},
+                "next_cursor": {"type": ["string", "null"]}}},
+            "DeliveryOne": {"type": "object", "properties": {"data": {"$ref": "#/components/schemas/Delivery"}}},
+            "EventOne": {"type": "object", "properties": {"data": {"type": "object", "properties": {
+                "source": {"type": "string"}, "event_id": {"type": "string"}, "type": {"type": ["string", "null"]},
+                "occurred_at": {"type": ["string", "null"]}, "outcome": {"type": "string"},
+                "reason": {"type": ["string", "null"]}, "received_at": {"type": "number"},
+                "conflicts": {"type": "integer"},
+                "deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}}}}}},
+            "ReplayRequest": {"type": "object", "properties": {
+                "ids": {"type": "array", "items": {"type": "integer"}},
+                "filter": {"type": "object", "properties": {p["name"]: p["schema"] for p in _FILTER_PARAMS}},
+                "dry_run": {"type": "boolean"}}},
+            "ReplayResult": {"type": "object", "properties": {
+                "status": {"enum": ["replayed", "dry_run"]}, "replayed": {"type": "integer"},
+                "would_replay": {"type": "integer"}}},
+            "Mappings": {"type": "object", "properties": {"data": {"type": "object", "properties": {
+                "sources": {"type": "object"}, "last_reload": {"type": "object"}}}}},
+            "ReloadResult": {"type": "object", "properties": {
+                "status": {"enum": ["reloaded", "reloading", "rejected"]}, "at": {"type": "number"},
+                "sources": {"type": "array", "items": {"type": "string"}},
+                "problems": {"type": "array", "items": {"type": "string"}}}},
+        },
+    },
+}

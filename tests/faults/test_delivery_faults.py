@@ -1,12 +1,15 @@
 """Delivery under Reevo faults, with a real gunicorn bridge and the sandbox as processes."""
 import math
+import os
+import subprocess
+import sys
 import time
 from email.utils import formatdate
 
 from bridge.sandbox.known import ACCOUNT_IDS, OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED, open_store
 from harness import subscription_event
-from helpers import wait_for
+from helpers import ROOT, wait_for
 
 OPP_A, OPP_B, OPP_C = OPPORTUNITY_IDS[:3]
 UNPROCESSABLE = {"error": {"code": "field_value_invalid", "message": "stage is not valid", "field": "stage"}}
@@ -105,3 +108,22 @@ def test_match_target_created_after_the_event_is_delivered_once_it_exists(sandbo
                                           "stripe_customer_id": "cus_appears_later"})
     wait_for(lambda: status_of(bridge, 1) == [DELIVERED], what="delivery once the opportunity exists")
     assert sandbox.opportunity(created)["stage"]["value"]["api_name"] == "closed_won"
+
+
+def test_newest_first_then_a_replay_of_the_older_keeps_the_newest_state(sandbox, make_bridge):
+    bridge = make_bridge()
+    bridge.post_stripe(subscription_event(2, OPP_A, status="past_due", created=1_700_000_200))
+    wait_for(lambda: status_of(bridge, 2) == [DELIVERED], what="the newer event")
+    bridge.post_stripe(subscription_event(1, OPP_A, status="active", created=1_700_000_100))
+    wait_for(lambda: status_of(bridge, 1) == [SUPERSEDED], what="the older event to be superseded")
+    (older,) = deliveries(bridge, 1)
+    env = {**os.environ, "BRIDGE_STORE_URL": bridge.env["BRIDGE_STORE_URL"]}
+    replay = subprocess.run([sys.executable, "-m", "bridge", "replay", str(older.id)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert replay.returncode == 0, replay.stderr
+    wait_for(lambda: status_of(bridge, 1) == [SUPERSEDED] and deliveries(bridge, 1)[0].extra.get("history"),
+             what="the replayed older event to be superseded again")
+    final = sandbox.opportunity(OPP_A)
+    assert final["stage"]["value"]["api_name"] == "negotiation"
+    assert final["next_step_details"]["value"] == "Stripe subscription sub_0002 is past_due"
+    assert len(sandbox.applied()) == 1

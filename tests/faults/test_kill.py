@@ -7,6 +7,7 @@ from bridge.sandbox.known import OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, DELIVERING, QUEUED, RETRYING, SUPERSEDED, open_store
 from harness import subscription_event
 from helpers import wait_for
+from redis_server import RedisServer
 
 EVENTS = 100
 FINISHED = {DELIVERED, SUPERSEDED, DEAD}
@@ -41,9 +42,18 @@ def assert_applied_at_most_once_in_effect(applied: list[dict]):
                 assert set(keys[i:j + 1]) == {key}, f"{path}: a repeat of {key} came after other changes"
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-def test_kill_9_with_100_acknowledged_events_loses_nothing(sandbox, make_bridge, tmp_path, backend):
-    store_url = f"sqlite:///{tmp_path}/killed.db"
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/killed.db"
+        return
+    # fsync on every write: what Redis acknowledged survives even its own crash
+    server = RedisServer(tmp_path / "redis", "--appendfsync", "always").start()
+    yield server.url
+    server.stop()
+
+
+def test_kill_9_with_100_acknowledged_events_loses_nothing(sandbox, make_bridge, store_url):
     sandbox.fault(count=8, status=503, headers={"Retry-After": "3"}, method="PATCH")  # waiting to retry
     # In flight at the kill. Shorter than the lease (2 s): a request the killed process sent
     # lands before another worker may take that opportunity over (see README, ordering).

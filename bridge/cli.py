@@ -77,7 +77,7 @@ def cmd_send(args) -> int:
     """Sign a payload with the source's configured secret and POST it to a running bridge."""
     import requests
 
-    from bridge.signatures import SIGNERS
+    from bridge.signatures import sign_request
     mapping = _load_one(args.mappings, args.source)
     secret = next((os.environ[n] for n in mapping.secret_names if os.environ.get(n)), None)
     if secret is None:
@@ -85,9 +85,10 @@ def cmd_send(args) -> int:
               "signing with the sandbox demo secret", file=sys.stderr)
         secret = SANDBOX_DEMO_SECRET
     body = Path(args.payload).read_bytes()
-    headers = {"Content-Type": "application/json", **SIGNERS[mapping.scheme](body, secret, int(time.time()))}
-    response = requests.post(f"{args.url.rstrip('/')}/webhooks/{args.source}", data=body, headers=headers,
-                             timeout=10)
+    signed = sign_request(mapping.scheme, body, secret, int(time.time()),
+                          url=f"{args.url.rstrip('/')}/webhooks/{args.source}",
+                          headers={"Content-Type": "application/json"}, options=mapping.verify_options)
+    response = requests.post(signed.url, data=body, headers=dict(signed.headers), timeout=10)
     print(response.status_code, response.text.strip())
     return 0 if response.ok else 1
 

@@ -221,8 +221,8 @@ def _event_reader(problems, spec, name):
     if spec is None:
         return None
     if isinstance(spec, dict) and set(spec) == {"header"}:
-        header = str(spec["header"])
-        return lambda data, headers: headers.get(header)
+        names = spec["header"] if isinstance(spec["header"], list) else [spec["header"]]
+        return lambda data, headers: _first_header(headers, [str(n) for n in names])
     expr = _compile(problems, spec, where=f"event.{name}")
     if expr is None:
         return None
@@ -342,6 +342,16 @@ def _check_verify(problems: _Problems, verify: dict):
                      where="verify.scheme")
     elif scheme != "none" and not verify["secrets"]:
         problems.add("names no secret variable; list at least one under secrets", where="verify.secrets")
+    if scheme in signatures.SCHEMES:
+        options = {k: v for k, v in verify.items() if k not in ("scheme", "secrets")}
+        for option, message in signatures.option_problems(scheme, options):
+            problems.add(message, where=f"verify.{option}")
+
+
+def _first_header(headers, names: list[str]):
+    """The first of `names` present in the request headers (case-insensitive), or None."""
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    return next((lowered[n.lower()] for n in names if lowered.get(n.lower())), None)
 
 
 def _route_name(raw, where: str) -> str | None:

@@ -93,6 +93,32 @@ LOAD_ERRORS = [
     ("no routes", GOOD.split("routes:")[0] + "routes: []\n", "routes: needs at least one route"),
     ("route without name", GOOD.replace("name: r1", "nome: r1"), "routes.0.name: Missing data"),
     ("duplicate route names", GOOD + GOOD.split("routes:\n")[1], "route 'r1': route name is used more than once"),
+    ("unknown verify option", GOOD.replace("secrets: [ACME_SECRET]", "secrets: [ACME_SECRET], tolerence: 60"),
+     "verify.tolerence: is not an option of scheme 'stripe'"),
+    ("tolerance not a number", GOOD.replace("secrets: [ACME_SECRET]", "secrets: [ACME_SECRET], tolerance: soon"),
+     "verify.tolerance: must be a positive number of seconds"),
+    ("hmac without a header", GOOD.replace("scheme: stripe", "scheme: hmac"), "verify.header: is required"),
+    ("hmac unknown algorithm", GOOD.replace("scheme: stripe", "scheme: hmac, header: X-Sig, algorithm: md5"),
+     "verify.algorithm: must be one of sha256, sha512, sha1"),
+    ("hmac unknown encoding", GOOD.replace("scheme: stripe", "scheme: hmac, header: X-Sig, encoding: base32"),
+     "verify.encoding: must be one of hex, base64"),
+    ("hmac signed without body", GOOD.replace("scheme: stripe", "scheme: hmac, header: X-Sig, signed: '{url}'"),
+     "verify.signed: must include {body}"),
+    ("hmac unknown placeholder", GOOD.replace("scheme: stripe", "scheme: hmac, header: X-Sig, signed: '{id}.{body}'"),
+     "verify.signed: unknown placeholder(s) id"),
+    ("hmac timestamp unsigned", GOOD.replace("scheme: stripe", "scheme: hmac, header: X-Sig, timestamp_header: X-T"),
+     "verify.signed: must use {timestamp}"),
+    ("hmac timestamp without header", GOOD.replace("scheme: stripe",
+                                                  "scheme: hmac, header: X-Sig, signed: '{timestamp}.{body}'"),
+     "verify.timestamp_header: is required when signed uses {timestamp}"),
+    ("hmac bad header name", GOOD.replace("scheme: stripe", "scheme: hmac, header: 'X Sig'"),
+     "verify.header: must be an HTTP header name"),
+    ("token with neither header nor query", GOOD.replace("scheme: stripe", "scheme: token"),
+     "verify.header: give exactly one of header: X-Name or query: name"),
+    ("token with both", GOOD.replace("scheme: stripe", "scheme: token, header: X-T, query: key"),
+     "verify.header: give exactly one of header"),
+    ("option of another scheme", GOOD.replace("scheme: stripe", "scheme: github, tolerance: 300"),
+     "verify.tolerance: is not an option of scheme 'github' (options: none)"),
     ("malformed yaml", "verify: {scheme: stripe\nroutes: [", "line "),
     ("duplicate yaml key", GOOD.replace("      stage: status", "      stage: status\n      stage: other"),
      "line 10, column 7: not valid YAML: duplicate key 'stage'"),
@@ -145,6 +171,18 @@ def test_events_from_headers_and_batches(tmp_path):
     assert problems == []
     events = mapping.read_events([{"kind": "t"}, {"kind": "u"}], {"X-Delivery": "d-1"})
     assert [(e.id, e.type) for e in events] == [("d-1", "t"), ("d-1", "u")]
+
+
+def test_event_id_from_the_first_header_present_case_insensitive(tmp_path):
+    text = GOOD.replace("event: {id: id, type: type, occurred_at: created}",
+                        "event: {id: {header: [webhook-id, svix-id]}, type: {header: X-Kind}}")
+    mapping, problems = load_mapping(write(tmp_path, text))
+    assert problems == []
+    (svix,) = mapping.read_events({}, {"Svix-Id": "msg_1", "x-kind": "t"})
+    (both,) = mapping.read_events({}, {"svix-id": "msg_2", "Webhook-Id": "msg_3"})
+    (neither,) = mapping.read_events({"a": 1}, {})
+    assert (svix.id, svix.type, both.id) == ("msg_1", "t", "msg_3")
+    assert neither.id.startswith("sha256:")
 
 
 def test_shipped_mappings_load_clean():

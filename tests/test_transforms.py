@@ -23,3 +23,24 @@ def test_transform_failures_are_clear_errors(spec, value):
 def test_unknown_or_malformed_transform_names(spec):
     with pytest.raises(transforms.TransformError):
         transforms.parse_transform(spec)
+
+
+def readme_examples() -> list[tuple[str, object, object]]:
+    """Every `SPEC`: `INPUT` → `OUTPUT` example in the README's Transforms section."""
+    import json
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Transforms", 1)[1].split("\n### ", 1)[0]
+    found = re.findall(r"`([^`]+)`: `([^`]+)` → `([^`]+)`", section)
+    return [(spec, json.loads(given), json.loads(expected)) for spec, given, expected in found], section
+
+
+def test_the_readme_examples_run_and_cover_every_transform():
+    examples, section = readme_examples()
+    assert len(examples) >= len(transforms.TRANSFORMS)
+    for spec, given, expected in examples:
+        name, args = transforms.parse_transform(spec)
+        assert transforms.apply(name, args, given) == expected, spec
+    for name in transforms.TRANSFORMS:
+        assert f"`{name}" in section, f"transform {name} is not documented in the README"

@@ -26,6 +26,7 @@ run: $(VENV)/.runtime
 
 ## test: the whole suite, with every service it needs started by the tests themselves.
 test: $(VENV)/.dev
+	@scripts/ensure-packages redis-server=redis-server openssl=openssl
 	$(PY) -m pytest -q
 
 ## check: lint every mapping file.
@@ -37,4 +38,5 @@ clean:
 
 ## bench: benchmarks, each reported as a ratio to a baseline run in the same process.
 bench: $(VENV)/.dev
+	@scripts/ensure-packages redis-server=redis-server openssl=openssl
 	$(PY) bench/run.py

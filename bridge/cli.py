@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
 from bridge.mapping import load_mapping, load_mappings
+from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
 
 def cmd_check(args) -> int:
@@ -110,14 +111,30 @@ def cmd_worker(args) -> int:
     configure_logging()
     if settings.sandbox:
         print(sandbox_banner(settings), file=sys.stderr)
-    worker = build_worker(settings, open_store(settings.store_url), time.time)
+    from bridge.retention import start_retention
+    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
+    worker = build_worker(settings, store, time.time)
     pool = WorkerPool(worker, max(1, settings.delivery_threads), settings.poll_interval).start()
+    retention = start_retention(store, settings.retention_days, time.time)
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
     stopped.wait()
     pool.stop(timeout=settings.lease_seconds)
+    retention.stop()
     return 0
+
+
+def cmd_replay(args) -> int:
+    """Queue deliveries again (by id, or by status/source/route/time); --dry-run lists them."""
+    from bridge.maintenance import replay_command
+    return replay_command(args, sys.stdout)
+
+
+def cmd_purge(args) -> int:
+    """Delete finished records older than the retention time; dead ones only with --dead."""
+    from bridge.maintenance import purge_command
+    return purge_command(args, sys.stdout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", help="seed data file (default: the bundled one)")
     sandbox.set_defaults(func=cmd_sandbox)
     sub.add_parser("worker", help="run delivery workers only").set_defaults(func=cmd_worker)
+    from bridge.maintenance import add_purge_arguments, add_replay_arguments
+    replay = sub.add_parser("replay", help="queue dead (or other finished) deliveries again")
+    add_replay_arguments(replay)
+    replay.set_defaults(func=cmd_replay)
+    purge = sub.add_parser("purge", help="delete finished records older than the retention time")
+    add_purge_arguments(purge)
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 
@@ -154,4 +178,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (StoreConfigError, StoreUnavailable, InvalidQuery) as exc:
+        print(f"store error: {exc}", file=sys.stderr)
         return 2

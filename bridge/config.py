@@ -27,6 +27,8 @@ class Settings:
     reevo_api_url: str = "https://api.reevo.ai"
     reevo_api_key: str = ""
     store_url: str = "sqlite:///var/bridge.db"
+    redis_prefix: str = "bridge:"
+    retention_days: float = 30.0
     mappings_dir: str = "mappings"
     admin_token: str = ""
     sandbox: bool = False
@@ -92,6 +94,26 @@ def _check_url(name: str, url: str) -> str:
     return url.rstrip("/")
 
 
+@dataclass(frozen=True)
+class StoreSettings:
+    """What opening the store needs; `python -m bridge replay|purge` read only these (no Reevo key)."""
+
+    store_url: str = "sqlite:///var/bridge.db"
+    redis_prefix: str = "bridge:"
+    retention_days: float = 30.0
+
+
+def load_store_settings(env: dict | None = None) -> StoreSettings:
+    """BRIDGE_STORE_URL, BRIDGE_REDIS_PREFIX and BRIDGE_RETENTION_DAYS from `env` (default: os.environ)."""
+    env = dict(os.environ if env is None else env)
+    prefix = env.get("BRIDGE_REDIS_PREFIX", "bridge:")
+    if not prefix.strip() or prefix != prefix.strip():
+        raise ConfigError(f"BRIDGE_REDIS_PREFIX={prefix!r} must be non-empty, without spaces around it")
+    return StoreSettings(store_url=env.get("BRIDGE_STORE_URL", "").strip() or "sqlite:///var/bridge.db",
+                         redis_prefix=prefix,
+                         retention_days=_number(env, "BRIDGE_RETENTION_DAYS", 30.0, float, 3))
+
+
 def load_settings(env: dict | None = None) -> Settings:
     """Build Settings from `env` (default: os.environ), raising ConfigError on bad values."""
     env = dict(os.environ if env is None else env)
@@ -110,7 +132,7 @@ def load_settings(env: dict | None = None) -> Settings:
     settings = Settings(
         reevo_api_url=_check_url("REEVO_API_URL", api_url or "https://api.reevo.ai"),
         reevo_api_key=api_key,
-        store_url=env.get("BRIDGE_STORE_URL", "").strip() or "sqlite:///var/bridge.db",
+        **vars(load_store_settings(env)),
         mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
         admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),

@@ -32,7 +32,7 @@ _SCRIPTS = ("accept", "claim", "finish", "replay", "purge")
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
-_BATCH = 500  # records removed per purge script call, so Redis is never blocked for long
+_BATCH = 500  # ids per replay script call
 
 
 class RedisStore:
@@ -41,6 +41,7 @@ class RedisStore:
     def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
         self.prefix = prefix
         self.shown = shown or url
+        self.purge_batch = 500  # records removed per purge script call, so Redis is never blocked for long
         self.client = _connect(url)
         self._scripts = {name: self.client.register_script(_source(name)) for name in _SCRIPTS}
         try:
@@ -196,10 +197,11 @@ class RedisStore:
         """Repeat one purge phase in short scripts until a batch comes back short; returns how many went."""
         total, offset = 0, 0
         while True:
-            removed, scanned, kept = self._run("purge", [cutoff, "1" if dead else "0", _BATCH, offset, phase])
+            removed, scanned, kept = self._run("purge", [cutoff, "1" if dead else "0", self.purge_batch, offset,
+                                                         phase])
             total += removed if phase != "fields" else 0
             offset += kept
-            if scanned < _BATCH:
+            if scanned < self.purge_batch:
                 return total
 
     # ---- reading ----------------------------------------------------------------------

@@ -32,7 +32,6 @@ _CLAIMABLE = """
     WHERE place = 1 AND target_key NOT IN (
         SELECT target_key FROM deliveries WHERE status = ? AND next_attempt_at > ?)
     ORDER BY next_attempt_at, id LIMIT ?"""
-_PURGE_BATCH = 1000
 
 
 class SQLiteStore:
@@ -41,6 +40,7 @@ class SQLiteStore:
     def __init__(self, path: str, timeout: float = 5.0):
         self.path = path
         self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
+        self.purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
         self._local = threading.local()
         try:
             if path != ":memory:":
@@ -78,17 +78,17 @@ class SQLiteStore:
         with self._connection() as db:
             try:
                 db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
+                yield db
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback_quietly(db)
                 raise StoreUnavailable(f"SQLite: {exc}") from None
+            except BaseException:
+                self._rollback_quietly(db)
+                raise
 
     def _rollback_quietly(self, db) -> None:
+        """Undo what the failed transaction wrote (SQLite may have rolled back already, e.g. on a full disk)."""
         try:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -268,9 +268,9 @@ class SQLiteStore:
         total = 0
         while True:
             with self._transaction() as db:
-                count = db.execute(sql, (*params, _PURGE_BATCH)).rowcount
+                count = db.execute(sql, (*params, self.purge_batch)).rowcount
             total += count
-            if count < _PURGE_BATCH:
+            if count < self.purge_batch:
                 return total
 
     # ---- reading ----------------------------------------------------------------------

@@ -4,21 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, QUEUED, RETRYING, SUPERSEDED,
-                          EventRecord, InvalidQuery, NewDelivery)
-
-OPP_A = "11111111-1111-4111-8111-111111111111"
-OPP_B = "22222222-2222-4222-8222-222222222222"
-T0 = 1_700_000_000.0
-DAY = 86400.0
-
-
-def event(event_id="evt_1", body_hash="h1", source="stripe", outcome=ACCEPTED):
-    return EventRecord(source, event_id, "t", "2024-01-01T00:00:00.000000Z", body_hash, outcome=outcome,
-                       data={"id": event_id})
-
-
-def delivery(opp=OPP_A, route="r"):
-    return NewDelivery(route, {"id": opp}, {"stage": "closed_won"})
+                          InvalidQuery, NewDelivery)
+from store_samples import DAY, OPP_A, OPP_B, T0, delivery, event
 
 
 def claim_one(store, now=T0):
@@ -362,10 +349,17 @@ def test_purge_removes_finished_records_after_the_cut(store):
 
 
 def test_purge_in_batches_leaves_nothing_behind(store):
-    for number in range(1203):
+    store.purge_batch = 4  # backends purge in short batches; 23 records make several of them
+    for number in range(23):
         store.accept(event(f"e{number}"), [delivery(f"opp-{number}")], T0)
+        store.accept(event(f"i{number}", outcome="ignored"), [], T0)
+    (kept,) = store.claim(1, 30, T0)
+    store.dead(kept.id, kept.lease_token, {"code": "x"}, T0)
     finish_all(store, T0, "delivered")
-    assert store.purge(T0 + 1) == 2 * 1203
+    assert store.purge(T0 + 1) == 22 * 2 + 23
+    assert store.counts() == {DEAD: 1}
+    assert store.get_event("stripe", kept.event_id) is not None
+    assert store.purge(T0 + 1, dead=True) == 2
     assert store.counts() == {}
     assert store.list_deliveries({}, 10) == ([], None)
 

@@ -8,7 +8,7 @@ import requests
 
 from bridge import create_app
 from bridge.sandbox.server import SandboxServer
-from helpers import ROOT, SANDBOX_KEY, STRIPE_SECRET, Bridge, Clock, Reevo
+from helpers import ROOT, SANDBOX_KEY, SOURCE_SECRETS, STRIPE_SECRET, Bridge, Clock, Reevo
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +36,7 @@ def make_bridge(tmp_path, reevo):
             "BRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
             "BRIDGE_DELIVERY_THREADS": "0",
             "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+            **SOURCE_SECRETS,
             "BRIDGE_READ_TIMEOUT": "2",
         }
         env.update({k: str(v) for k, v in overrides.items()})

@@ -17,6 +17,19 @@ FIXTURES = ROOT / "tests" / "fixtures"
 OPP = "3b1f6a52-6a8e-4a43-9a39-6c1f4f0b7e11"  # seeded "Acme Corp - Platform expansion"
 INITECH_OPP = "7555083e-80fd-5795-b931-7b665298abd4"  # seeded with stripe_customer_id cus_TS6KX04w045BN9
 STRIPE_SECRET = "whsec_tests_only_not_a_real_secret"
+# One fixed test value per secret variable the shipped mappings name (none is real).
+SOURCE_SECRETS = {
+    "STANDARD_WEBHOOKS_SECRET": "whsec_dGVzdHMtb25seS1zdGFuZGFyZC13ZWJob29rcy1rZXk=",
+    "GITHUB_WEBHOOK_SECRET": "tests-only-github-secret",
+    "SHOPIFY_WEBHOOK_SECRET": "tests-only-shopify-secret",
+    "HUBSPOT_CLIENT_SECRET": "tests-only-hubspot-client-secret",
+    "PADDLE_WEBHOOK_SECRET": "pdl_ntfset_tests_only_not_a_real_secret",
+    "CALENDLY_WEBHOOK_SIGNING_KEY": "tests-only-calendly-signing-key",
+    "DOCUSIGN_CONNECT_HMAC_KEY": "tests-only-docusign-connect-key",
+    "PANDADOC_WEBHOOK_KEY": "tests-only-pandadoc-shared-key",
+    "PIPEDRIVE_WEBHOOK_AUTH": "bridge:tests-only-pipedrive-password",
+    "CHARGEBEE_WEBHOOK_AUTH": "bridge:tests-only-chargebee-password",
+}
 SANDBOX_KEY = "sandbox-key"
 
 

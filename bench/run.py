@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_render  # noqa: E402
+import bench_store  # noqa: E402
 
 
 def machine() -> str:
@@ -17,3 +18,5 @@ if __name__ == "__main__":
     print(f"machine: {machine()}")
     print("== mapping render ==")
     bench_render.main()
+    print("== store: accept, claim+complete per backend ==")
+    bench_store.main()

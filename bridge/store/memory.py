@@ -27,6 +27,7 @@ class MemoryStore(SQLiteStore):
         self._db = None
         self.pid = os.getpid()
         self.max_events = max_events
+        self._events: int | None = None  # events stored, counted on first need
         super().__init__(":memory:")
 
     def _connect(self) -> sqlite3.Connection:
@@ -47,10 +48,20 @@ class MemoryStore(SQLiteStore):
         """Never drop the one connection: it is the data."""
 
     def _check_room(self, db) -> None:
-        count = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-        if count >= self.max_events:
+        """Count events once, then keep the count (one process, one lock); a purge recounts."""
+        if self._events is None:
+            self._events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        if self._events >= self.max_events:
             raise StoreUnavailable(f"the memory store is full ({self.max_events} events); finished records "
                                    "make room when purged (use sqlite:// or redis:// beyond trials)")
+        self._events += 1  # an accept that then fails over-counts by one until the next purge: harmless
+
+    def purge(self, now: float, finished_before: float | None = None, dead: bool = False) -> int:
+        """See SQLiteStore.purge; the event count is read afresh afterwards."""
+        with self._lock:
+            removed = super().purge(now, finished_before, dead)
+            self._events = None
+            return removed
 
     def close(self) -> None:
         """Drop everything this store held."""

@@ -23,15 +23,12 @@ from bridge.store.sqlite_schema import migrate
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
 _EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts")
-_CLAIMABLE = """
-    WITH due AS (
-        SELECT id, target_key, next_attempt_at,
-               ROW_NUMBER() OVER (PARTITION BY target_key ORDER BY next_attempt_at, id) AS place
-        FROM deliveries WHERE status IN (?,?,?) AND next_attempt_at <= ?)
-    SELECT id FROM due
-    WHERE place = 1 AND target_key NOT IN (
-        SELECT target_key FROM deliveries WHERE status = ? AND next_attempt_at > ?)
-    ORDER BY next_attempt_at, id LIMIT ?"""
+# Due deliveries in (next_attempt_at, id) order, one page after a keyset position; the literal
+# statuses make the partial index deliveries_pending usable, walked in order instead of sorting.
+_DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY deliveries_pending"
+             " WHERE status IN ('queued', 'retrying', 'delivering') AND next_attempt_at <= ?"
+             " AND (next_attempt_at, id) > (?, ?) ORDER BY next_attempt_at, id LIMIT ?")
+_CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
 class SQLiteStore:
@@ -140,12 +137,30 @@ class SQLiteStore:
             already = self._leased(db, token)
             if already:  # the same claim, asked again
                 return already
-            chosen = [r[0] for r in db.execute(_CLAIMABLE, (*PENDING, now, DELIVERING, now, limit))]
+            chosen = self._choose(db, limit, now)
             db.executemany(
                 "UPDATE deliveries SET status=?, attempts=attempts+1, next_attempt_at=?, lease_token=?,"
                 " finish_token=NULL, updated_at=? WHERE id=?",
                 [(DELIVERING, now + lease_seconds, token, now, i) for i in chosen])
             return self._leased(db, token) if chosen else []
+
+    @staticmethod
+    def _choose(db, limit: int, now: float) -> list[int]:
+        """The first due delivery of each opportunity that has none in flight, in due order, up to `limit`."""
+        seen = {key for (key,) in db.execute(
+            "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?", (DELIVERING, now))}
+        chosen, after, scanned = [], (float("-inf"), 0), 0
+        while len(chosen) < limit and scanned < max(_CLAIM_SCAN, limit):
+            page = db.execute(_DUE_PAGE, (now, *after, 100)).fetchall()
+            for delivery_id, key, _ in page:
+                if key not in seen and len(chosen) < limit:
+                    chosen.append(delivery_id)
+                seen.add(key)
+            if len(page) < 100:
+                break
+            scanned += len(page)
+            after = (page[-1][2], page[-1][0])
+        return chosen
 
     def _leased(self, db, token: str) -> list[DeliveryRecord]:
         rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE lease_token=? AND status=?"

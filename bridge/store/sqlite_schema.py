@@ -43,6 +43,10 @@ MIGRATIONS = {
     CREATE INDEX events_received ON events (received_at);
     CREATE INDEX field_times_recorded ON field_times (recorded_at);
     """,
+    4: """
+    CREATE INDEX deliveries_pending ON deliveries (next_attempt_at, id)
+        WHERE status IN ('queued', 'retrying', 'delivering');
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -38,7 +38,6 @@ def test_processes_share_a_store_without_losing_or_doubling_work(backend_name, t
     claimed = [i for out in outputs for i in out["claimed"]]
     assert len(claimed) == len(set(claimed)) == EVENTS, "every delivery claimed exactly once"
     assert sum(out["overlaps"] for out in outputs) == 0, "never two processes on one opportunity"
-    assert sum(1 for out in outputs if out["claimed"]) >= 2, "the work was shared"
     store = open_store(url, redis_prefix=prefix)
     assert store.counts() == {DELIVERED: EVENTS}
     store.close()

@@ -6,7 +6,6 @@ on whether the event is now safely stored, never on Reevo.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -94,7 +93,7 @@ class Intake:
 
     def _accept(self, mapping: Mapping, event, now: float) -> dict:
         rendered = mapping.render(event)
-        record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, _hash(event.data),
+        record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, event.fingerprint,
                              data=event.data)
         if not rendered:
             record.outcome, record.reason = IGNORED, "no_route_matched"
@@ -135,11 +134,6 @@ def _parse(body: bytes, content_type: str):
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise Rejection(400, "malformed_body", "the body is not valid JSON") from None
-
-
-def _hash(data) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _reply(results: list[dict]) -> tuple[int, dict]:

@@ -40,6 +40,7 @@ class Event:
     type: str | None
     occurred_at: str | None  # UTC `YYYY-MM-DDTHH:MM:SSZ`-style text, or None if unknown
     data: Any
+    fingerprint: str = ""  # hash of the content that identifies it (volatile fields left out)
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Mapping:
     event_fields: dict  # id/type/occurred_at → callable(data, headers) -> value
     events: Any
     routes: list[Route] = field(default_factory=list)
+    volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
 
     def read_events(self, body, headers) -> list[Event]:
         """Split a parsed body into events with their id, type and occurred_at."""
@@ -138,13 +140,13 @@ class Mapping:
 
     def _event(self, data, headers) -> Event:
         read = {k: (f(data, headers) if f else None) for k, f in self.event_fields.items()}
+        fingerprint = content_hash(_without(data, self.volatile))
         event_id = read["id"]
         if event_id in (None, ""):
             # No id in the event: identical re-sends still dedupe on the content hash.
-            canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-            event_id = "sha256:" + hashlib.sha256(canonical).hexdigest()
+            event_id = "sha256:" + fingerprint
         return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
-                     normalise_time(read["occurred_at"]), data)
+                     normalise_time(read["occurred_at"]), data, fingerprint)
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
@@ -158,6 +160,30 @@ class Mapping:
             if matched:
                 rendered.append(route.render(event.data))
         return rendered
+
+
+def content_hash(data) -> str:
+    """SHA-256 of canonical JSON: the same content gives the same hash whatever the key order."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without(data, paths: list[list[str]]):
+    """A copy of `data` without the given key paths (only the containers on the way are copied)."""
+    for path in paths:
+        data = _drop(data, path)
+    return data
+
+
+def _drop(data, path: list[str]):
+    if not isinstance(data, dict) or path[0] not in data:
+        return data
+    copy = dict(data)
+    if len(path) == 1:
+        del copy[path[0]]
+    else:
+        copy[path[0]] = _drop(copy[path[0]], path[1:])
+    return copy
 
 
 def _first_line(exc: Exception) -> str:
@@ -331,6 +357,7 @@ def load_mapping(path: Path) -> tuple[Mapping | None, list[str]]:
         event_fields={k: _event_reader(problems, doc["event"].get(k), k) for k in ("id", "type", "occurred_at")},
         events=_compile(problems, doc["events"], where="events") if doc["events"] else None,
         routes=[r for r in (_compile_route(problems, raw_route, custom) for raw_route in doc["routes"]) if r],
+        volatile=[path.split(".") for path in doc["event"].get("volatile") or []],
     )
     return (None if problems.lines else mapping), problems.lines
 

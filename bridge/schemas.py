@@ -160,6 +160,10 @@ class EventSchema(_Strict):
     id = fields.Raw(load_default=None)
     type = fields.Raw(load_default=None)
     occurred_at = fields.Raw(load_default=None)
+    # Key paths a sender changes when it resends the same event (HubSpot's attemptNumber …):
+    # left out of the content compared for conflicts, so a retry is a duplicate, not a conflict.
+    volatile = fields.List(fields.String(validate=validate.Regexp(r"^[^.\s]+(\.[^.\s]+)*$",
+                           error="must be a dotted key path like meta.attempt")), load_default=list)
 
 
 class MatchSchema(_Strict):

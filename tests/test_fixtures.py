@@ -134,5 +134,7 @@ def test_a_retry_that_counts_its_attempt_in_the_body_is_not_applied_twice(case, 
     assert answers[0].json["status"] == "accepted"
     assert (answers[1].status_code, answers[1].json["status"]) == (200, "duplicate")
     assert [e["id"] for e in answers[0].json["events"]] == [e["id"] for e in answers[1].json["events"]]
+    for event in answers[1].json["events"]:
+        assert bridge.store.get_event(source, event["id"])["conflicts"] == 0, "a retry is not a conflict"
     expected = json.loads((folder / "expected.json").read_text())
     assert len(reevo.requests("PATCH")) == sum(len(e.get("deliveries", [])) for e in expected["events"])

@@ -194,3 +194,14 @@ def test_shipped_mappings_load_clean():
 
 def test_missing_folder_is_reported():
     assert "does not exist" in load_mappings("/nonexistent/mappings")[1][0]
+
+
+def test_volatile_fields_do_not_change_the_fingerprint(tmp_path):
+    text = GOOD.replace("event: {id: id, type: type, occurred_at: created}",
+                        "event: {id: id, volatile: [attempt, meta.retry]}")
+    mapping, problems = load_mapping(write(tmp_path, text))
+    assert problems == []
+    first = mapping.read_events({"id": "e", "attempt": 0, "meta": {"retry": 0, "keep": 1}}, {})[0]
+    again = mapping.read_events({"id": "e", "attempt": 3, "meta": {"retry": 2, "keep": 1}}, {})[0]
+    changed = mapping.read_events({"id": "e", "attempt": 3, "meta": {"retry": 2, "keep": 2}}, {})[0]
+    assert first.fingerprint == again.fingerprint != changed.fingerprint

@@ -101,6 +101,7 @@ class RedisStore:
     def _finish(self, delivery_id: int, token: str, now: float, status: str, set_: dict, clear=(),
                 give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None) -> bool:
         pairs = _pairs(**set_)
+        clear = (*clear, *(name for name, value in set_.items() if value is None))  # None clears, as in SQL
         args = [str(delivery_id), token, _num(now), status, "1" if give_back else "0", opportunity_id or "",
                 len(pairs), *pairs, len(clear), *clear]
         for name, when in (applied or {}).items():

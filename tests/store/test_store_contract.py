@@ -126,6 +126,10 @@ def test_retry_at_waits_until_due_and_pause_gives_the_attempt_back(store):
     assert record.attempts == 2
     store.retry_at(record.id, record.lease_token, T0 + 20, {"status": 401}, T0 + 10, count_attempt=False)
     assert store.get_delivery(record.id).attempts == 1
+    record = claim_one(store, T0 + 20)
+    assert store.retry_at(record.id, record.lease_token, T0 + 20, None, T0 + 20, count_attempt=False)
+    stored = store.get_delivery(record.id)
+    assert (stored.status, stored.attempts, stored.last_error) == (RETRYING, 1, None), "given back, error cleared"
 
 
 def test_dead_keeps_the_error_and_is_never_claimed(store):

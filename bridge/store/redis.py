@@ -267,8 +267,9 @@ def _connect(url: str) -> redis.Redis:
 def check_durability(client: redis.Redis, shown: str) -> dict:
     """Read Redis's persistence settings where CONFIG is allowed; WARN when acknowledged events could be lost."""
     try:
-        config = client.config_get("appendonly")
-        config.update(client.config_get("maxmemory-policy"))
+        config = {}
+        for name in ("appendonly", "appendfsync", "maxmemory-policy"):
+            config.update(client.config_get(name))
     except redis.ResponseError as exc:
         log.warning("cannot read Redis persistence settings (%s) on %s: make sure it runs with appendonly yes "
                     "and maxmemory-policy noeviction, or acknowledged webhooks can be lost on a Redis restart",
@@ -278,6 +279,9 @@ def check_durability(client: redis.Redis, shown: str) -> dict:
         log.warning("Redis at %s runs with appendonly=%s: acknowledged webhooks not yet in an RDB snapshot "
                     "are LOST if Redis restarts. Set appendonly yes (appendfsync everysec or always).",
                     shown, config.get("appendonly"))
+    elif config.get("appendfsync") == "no":
+        log.warning("Redis at %s runs with appendfsync=no: a crash of its machine can lose the last ~30 s of "
+                    "acknowledged webhooks. Use appendfsync everysec (about 1 s) or always.", shown)
     policy = config.get("maxmemory-policy", "noeviction")
     if policy != "noeviction":
         log.warning("Redis at %s has maxmemory-policy=%s: when memory runs out Redis may EVICT stored "

@@ -79,6 +79,7 @@ class SQLiteStore:
                 db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback_quietly(db)
+                self._discard()  # the next call reconnects: a file that was replaced or repaired is seen afresh
                 raise StoreUnavailable(f"SQLite: {exc}") from None
             except BaseException:
                 self._rollback_quietly(db)
@@ -90,7 +91,7 @@ class SQLiteStore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
         except sqlite3.Error:
-            self._discard()
+            pass  # the connection is discarded next; closing it rolls back what is left
 
     @contextmanager
     def _reading(self):
@@ -98,6 +99,7 @@ class SQLiteStore:
             with self._connection() as db:
                 yield db
         except sqlite3.Error as exc:
+            self._discard()
             raise StoreUnavailable(f"SQLite: {exc}") from None
 
     # ---- accept ---------------------------------------------------------------------

@@ -122,6 +122,13 @@ def test_redis_warns_when_acknowledged_events_could_be_lost(private_redis, caplo
     assert "maxmemory-policy=allkeys-lru" in text
 
 
+def test_redis_warns_when_the_aof_is_never_fsynced(private_redis, caplog):
+    server = private_redis("--appendfsync", "no")
+    with caplog.at_level(logging.WARNING, logger="bridge.store"):
+        open_store(server.url).close()
+    assert "appendfsync=no" in caplog.text
+
+
 def test_redis_with_aof_starts_quietly(redis_server, caplog):
     with caplog.at_level(logging.WARNING, logger="bridge.store"):
         open_store(redis_server.url).close()

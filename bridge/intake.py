@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from bridge import metrics, signatures
+from bridge import alerts, metrics, signatures
 from bridge.mapping import Delivery, Failure, Mapping
 from bridge.observability import log_state
 from bridge.store import ACCEPTED, DEAD, DUPLICATE, EventRecord, NewDelivery, StoreUnavailable
@@ -108,6 +108,8 @@ class Intake:
         if status == ACCEPTED and not rendered:
             status = IGNORED
         metrics.EVENTS.labels(mapping.source, status).inc()
+        if status == ACCEPTED:
+            _report_dead(mapping.source, event.id, deliveries)
         dead = sum(1 for d in deliveries if d.status == DEAD)
         counts = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
         log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,
@@ -118,6 +120,17 @@ class Intake:
         if status == IGNORED:
             result["reason"] = record.reason
         return result
+
+
+def _report_dead(source: str, event_id: str, deliveries: list[NewDelivery]) -> None:
+    """A route that could not make a valid PATCH is dead from the start: count and alert it."""
+    for delivery in deliveries:
+        if delivery.status == DEAD:
+            metrics.DELIVERIES.labels(source, delivery.route, "dead").inc()
+            log_state(log, "dead", logging.ERROR, source=source, event_id=event_id, route=delivery.route,
+                      status="dead", reason=delivery.error["code"], field=delivery.error["field"])
+            alerts.report("delivery dead", source=source, route=delivery.route, event_id=event_id,
+                          reason=delivery.error["code"])
 
 
 def _new_delivery(rendered: Delivery | Failure) -> NewDelivery:

@@ -94,10 +94,11 @@ def load_sources(settings: Settings, directory: str | None = None):
         raise MappingError(problems)
     demo = SANDBOX_DEMO_SECRET if settings.sandbox else None
     sources = build_sources(mappings, settings.env, demo)
+    demo_sources = sorted(name for name, source in sources.items() if source.demo)
+    if demo_sources:
+        log_state(log, "SANDBOX MODE: sources whose secret is unset verify with the public demo secret",
+                  logging.WARNING, sources=",".join(demo_sources))
     for name, source in sources.items():
-        if source.demo:
-            log_state(log, "SANDBOX MODE: source verifies with the public demo secret", logging.WARNING,
-                      source=name, unset=",".join(source.mapping.secret_names))
         if source.mapping.scheme == "none":
             log_state(log, "source accepts UNSIGNED webhooks (verify.scheme: none)", logging.WARNING, source=name)
         if source.missing:

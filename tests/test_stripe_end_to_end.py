@@ -190,3 +190,10 @@ def test_readiness_and_health(bridge):
     ready = bridge.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json["checks"] == {"store": "ok", "mappings": "ok", "delivery": "ok"}
+
+
+def test_readiness_says_when_no_mapping_is_loaded(make_bridge, tmp_path):
+    empty = tmp_path / "no-mappings"
+    empty.mkdir()
+    ready = make_bridge(BRIDGE_MAPPINGS_DIR=empty).client.get("/readyz")
+    assert ready.status_code == 503 and ready.json["checks"]["mappings"] == "none loaded"

@@ -43,3 +43,21 @@ def test_web_without_threads_and_a_separate_worker_process(sandbox, make_bridge)
         _, errors = worker.communicate(timeout=30)
     assert worker.returncode == 0, errors
     assert len(sandbox.applied()) == 1
+
+
+def test_metrics_add_up_over_every_gunicorn_worker(sandbox, make_bridge):
+    from prometheus_client.parser import text_string_to_metric_families
+    import requests
+
+    bridge = make_bridge(BRIDGE_WEB_WORKERS=2)
+    for number in range(12):
+        assert bridge.post_stripe(subscription_event(number, OPPORTUNITY_IDS[number % 5])).status_code == 202
+    wait_for(lambda: len(sandbox.applied()) == 12, what="every delivery")
+
+    def value(name, **labels):
+        text = requests.get(f"{bridge.url}/metrics", timeout=5).text
+        return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    assert value("bridge_events_total", source="stripe", outcome="accepted") == 12
+    wait_for(lambda: value("bridge_deliveries_total", result="delivered") == 12, what="delivered counters")
+    assert value("bridge_queue_depth", status="delivered") == 12

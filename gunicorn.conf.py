@@ -22,6 +22,7 @@ elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.remove(stale)
 else:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bridge-metrics-")
+    os.environ["BRIDGE_OWN_METRICS_DIR"] = "1"  # ours to remove on exit
 
 bind = os.environ.get("BRIDGE_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("BRIDGE_WEB_WORKERS", "2"))
@@ -35,11 +36,20 @@ proc_name = "reevo-bridge"
 control_socket_disable = True  # gunicorn 27 control socket: unused, and /app is read-only to our user
 
 _sandbox = None
+_created: set = set()  # temporary folders this master made, removed on exit
 
 
 def _fail(message: str):
     print(f"reevo-bridge: {message}", file=sys.stderr, flush=True)
+    _remove_temporary_folders()
     sys.exit(2)
+
+
+def _remove_temporary_folders():
+    if os.environ.get("BRIDGE_OWN_METRICS_DIR"):
+        _created.add(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    for folder in _created:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_store(settings):
@@ -94,6 +104,7 @@ def child_exit(server, worker):
 def _snapshot_mappings(folder: str):
     """Keep a copy of the last mapping files that passed the check, for workers started by a reload."""
     snapshot = os.environ.get("BRIDGE_MAPPINGS_SNAPSHOT") or tempfile.mkdtemp(prefix="bridge-mappings-")
+    _created.add(snapshot)
     for old in glob.glob(os.path.join(snapshot, "*")):
         os.remove(old)
     for path in glob.glob(os.path.join(folder, "*.yaml")) + glob.glob(os.path.join(folder, "*.yml")):
@@ -114,7 +125,8 @@ def on_reload(server):
 
 
 def on_exit(server):
-    """Stop the sandbox child, if this master started one."""
+    """Stop the sandbox child, if this master started one, and remove our temporary folders."""
     if _sandbox is not None and _sandbox.poll() is None:
         _sandbox.terminate()
         _sandbox.wait(timeout=10)
+    _remove_temporary_folders()

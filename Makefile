@@ -38,5 +38,5 @@ clean:
 
 ## bench: benchmarks, each reported as a ratio to a baseline run in the same process.
 bench: $(VENV)/.dev
-	@scripts/ensure-packages redis-server=redis-server openssl=openssl
+	@scripts/ensure-packages redis-server=redis-server openssl=openssl wrk=wrk
 	$(PY) bench/run.py

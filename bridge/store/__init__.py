@@ -21,6 +21,10 @@ REPLAYABLE = (DEAD, DELIVERED, SUPERSEDED, RETRYING)
 
 # What accept() reports for an event.
 ACCEPTED, DUPLICATE, CONFLICT = "accepted", "duplicate", "conflict"
+# A stored event's outcome is ACCEPTED, or IGNORED when no route wanted it.
+IGNORED = "ignored"
+# The target key of a delivery that died before its target was known (a mapping failure).
+UNRESOLVED = "unresolved"
 
 ENV_NAME = "BRIDGE_STORE_URL"
 
@@ -46,7 +50,7 @@ class EventRecord:
     type: str | None
     occurred_at: str | None
     body_hash: str
-    outcome: str = ACCEPTED  # or "ignored"
+    outcome: str = ACCEPTED  # or IGNORED
     reason: str | None = None
     data: object = None  # the event as received, kept so a fixed mapping can replay it
 
@@ -94,7 +98,7 @@ def target_key(target: dict) -> str:
         return "id:" + str(target["id"])
     if "match" in target:
         return "match:" + json.dumps([target["match"]["field"], target["match"]["value"]])
-    return "unresolved"  # a delivery that died before its target was known
+    return UNRESOLVED  # a delivery that died before its target was known
 
 
 def redact(url: str) -> str:

@@ -11,6 +11,7 @@ Lifecycle of a delivery:
                               ─dead→ dead
     (a lease that expires makes `delivering` claimable again)
     replay: dead | delivered | superseded | retrying → queued (attempts 0, due now)
+    rebuild: dead and unresolved (a mapping failure, no target) → queued, or dead with the new reason
 
 Every finishing call (complete, retry_at, dead, supersede) takes the lease token the
 claim handed out: it returns False when the lease was lost to another worker, and True
@@ -72,7 +73,21 @@ class Store(Protocol):
 
         Attempts restart at 0; the previous status, attempts and error are appended to the
         delivery's history (`extra["history"]`) and last_error is cleared. Deliveries that died
-        before they had a target (mapping failures) cannot be replayed and are skipped.
+        before they had a target (mapping failures) cannot be replayed and are skipped: `rebuild`
+        gives them a new rendering.
+        """
+
+    def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
+        """Apply a new rendering of a stored event in one atomic step; how many deliveries were inserted or replaced.
+
+        For each given delivery (one per route): a route the event has no delivery for is
+        inserted (queued, or dead with its error; received_at and occurred_at are the event's);
+        a delivery of that route that is dead and unresolved (target_key "unresolved": it died
+        before it had a target) gets the new target, attributes, status and error, attempts 0,
+        due `now`, and what it was is appended to its history as `replay` does, with
+        `"rebuilt": true`; any other delivery (resolved, pending or finished) is left alone.
+        An event stored as "ignored" that now has a delivery becomes "accepted" (reason cleared).
+        An event that is not stored: 0, nothing written.
         """
 
     def list_deliveries(self, filter: dict, limit: int,
@@ -99,7 +114,11 @@ class Store(Protocol):
         """Every delivery of one event, in id order."""
 
     def get_event(self, source: str, event_id: str) -> dict | None:
-        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts."""
+        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts, data.
+
+        `data` is the event as received (the sender's payload for this event), or None when it was
+        not stored (events from before it was kept).
+        """
 
     def counts(self) -> dict[str, int]:
         """Number of deliveries per status (statuses with none are left out)."""

@@ -28,7 +28,7 @@ from bridge.store.query import check_filter, check_limit, decode_cursor, encode_
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "purge")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge")
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
@@ -153,6 +153,14 @@ class RedisStore:
         return sum(self._run("replay", [_num(now), *map(str, chosen[i:i + _BATCH])])
                    for i in range(0, len(chosen), _BATCH))
 
+    def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
+        """Insert the event's missing routes and replace its unresolved dead ones, in one script; how many."""
+        args = [_num(now)]
+        for d in deliveries:
+            args += [d.route, d.status, json.dumps(d.target), target_key(d.target), json.dumps(d.attributes),
+                     _dumps(d.error) or ""]
+        return self._run("rebuild", args, keys=[self._key("e", self._event_member(source, event_id))])
+
     def list_deliveries(self, filter: dict, limit: int,
                         cursor: str | None = None) -> tuple[list[DeliveryRecord], str | None]:
         """One page in received (id) order and the next page's cursor (None on the last page)."""
@@ -218,14 +226,15 @@ class RedisStore:
         return [r for r, _ in self._pipeline_records([int(i) for i in (ids or "").split(",") if i])]
 
     def get_event(self, source: str, event_id: str) -> dict | None:
-        """The stored event with its conflict count."""
+        """The stored event with its conflict count and its data (the event as received)."""
         with self._calling():
             h = self.client.hgetall(self._key("e", self._event_member(source, event_id)))
         if not h:
             return None
         return {"source": h["source"], "event_id": h["event_id"], "type": h.get("type"),
                 "occurred_at": h.get("occurred_at"), "outcome": h["outcome"], "reason": h.get("reason"),
-                "received_at": float(h["received_at"]), "conflicts": int(h["conflicts"])}
+                "received_at": float(h["received_at"]), "conflicts": int(h["conflicts"]),
+                "data": json.loads(h["data"]) if "data" in h else None}
 
     def counts(self) -> dict[str, int]:
         """Number of deliveries per status."""

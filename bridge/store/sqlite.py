@@ -14,15 +14,15 @@ import threading
 import uuid
 from contextlib import contextmanager
 
-from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, PENDING,
-                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, DeliveryRecord, EventRecord, InvalidQuery,
-                          NewDelivery, StoreUnavailable, target_key)
+from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
+                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, DeliveryRecord, EventRecord,
+                          InvalidQuery, NewDelivery, StoreUnavailable, target_key)
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_schema import migrate
 
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
-_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts")
+_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts", "data")
 # Due deliveries in (next_attempt_at, id) order, one page after a keyset position; the literal
 # statuses make the partial index deliveries_pending usable, walked in order instead of sorting.
 _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY deliveries_pending"
@@ -236,7 +236,7 @@ class SQLiteStore:
         if now is None or (ids is None and filter is None):
             raise InvalidQuery("replay needs `now` and delivery ids or a filter")
         where, params = _where(check_filter(filter))
-        where.append(f"status IN ({','.join('?' * len(REPLAYABLE))}) AND target_key != 'unresolved'")
+        where.append(f"status IN ({','.join('?' * len(REPLAYABLE))}) AND target_key != '{UNRESOLVED}'")
         params.extend(REPLAYABLE)
         if ids is not None:
             where.append(f"id IN ({','.join('?' * len(ids))})" if ids else "0")
@@ -279,6 +279,32 @@ class SQLiteStore:
         self._delete_batches("DELETE FROM field_times WHERE rowid IN"
                              " (SELECT rowid FROM field_times WHERE recorded_at < ? LIMIT ?)", (cutoff,))
         return removed
+    def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
+        """Insert the event's missing routes and replace its unresolved dead ones, in one transaction; how many."""
+        with self._transaction() as db:
+            event = db.execute("SELECT occurred_at, received_at, outcome FROM events WHERE source=? AND event_id=?",
+                               (source, event_id)).fetchone()
+            if event is None:
+                return 0
+            existing = {row[0]: row[1:] for row in db.execute(
+                "SELECT route, id, status, target_key, attempts, last_error, history FROM deliveries"
+                " WHERE source=? AND event_id=?", (source, event_id))}
+            changed = 0
+            for d in deliveries:
+                row = existing.get(d.route)
+                if row is None:
+                    _insert_rebuilt(db, source, event_id, d, event, now)
+                elif row[1] == DEAD and row[2] == UNRESOLVED:
+                    _replace_unresolved(db, row, d, now)
+                else:
+                    continue  # resolved, pending or finished: left alone
+                existing[d.route] = (None, "rebuilt", None)  # a route given twice: the first one counts
+                changed += 1
+            if event[2] == IGNORED and existing:
+                db.execute("UPDATE events SET outcome=?, reason=NULL WHERE source=? AND event_id=?",
+                           (ACCEPTED, source, event_id))
+        return changed
+
 
     def _delete_batches(self, sql: str, params: tuple) -> int:
         """Run a batched DELETE until it removes nothing, one short transaction per batch."""
@@ -305,11 +331,15 @@ class SQLiteStore:
         return [self._record(r) for r in rows]
 
     def get_event(self, source: str, event_id: str) -> dict | None:
-        """The stored event with its conflict count."""
+        """The stored event with its conflict count and its data (the event as received)."""
         with self._reading() as db:
             row = db.execute(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE source=? AND event_id=?",
                              (source, event_id)).fetchone()
-        return dict(zip(_EVENT_COLUMNS, row)) if row else None
+        if row is None:
+            return None
+        event = dict(zip(_EVENT_COLUMNS, row))
+        event["data"] = json.loads(event["data"]) if event["data"] is not None else None
+        return event
 
     def counts(self) -> dict[str, int]:
         """Number of deliveries per status."""
@@ -368,11 +398,33 @@ def _where(filter: dict) -> tuple[list[str], list]:
     return where, params
 
 
-def _append_history(history: str | None, now: float, status: str, attempts: int, error: str | None) -> str:
-    """The delivery's replay history with one more entry: what it was before this replay."""
+def _insert_rebuilt(db, source: str, event_id: str, d: NewDelivery, event: tuple, now: float) -> None:
+    """A delivery for a route the event had none for; it keeps the event's occurred_at and received time."""
+    occurred_at, received_at, _ = event
+    db.execute("INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
+               " next_attempt_at, last_error, received_at, occurred_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+               (source, event_id, d.route, json.dumps(d.target), target_key(d.target), json.dumps(d.attributes),
+                d.status, now, _dumps(d.error), received_at, occurred_at, now))
+
+
+def _replace_unresolved(db, row: tuple, d: NewDelivery, now: float) -> None:
+    """Give a delivery that died before it had a target its new rendering; what it was goes to its history."""
+    id_, status, _, attempts, error, history = row
+    db.execute("UPDATE deliveries SET target=?, target_key=?, attributes=?, status=?, attempts=0, next_attempt_at=?,"
+               " lease_token=NULL, finish_token=NULL, last_error=?, history=?, updated_at=? WHERE id=?",
+               (json.dumps(d.target), target_key(d.target), json.dumps(d.attributes), d.status, now,
+                _dumps(d.error), _append_history(history, now, status, attempts, error, rebuilt=True), now, id_))
+
+
+def _append_history(history: str | None, now: float, status: str, attempts: int, error: str | None,
+                    rebuilt: bool = False) -> str:
+    """The delivery's replay history with one more entry: what it was before this replay (or rebuild)."""
     entries = json.loads(history) if history else []
-    entries.append({"replayed_at": now, "status": status, "attempts": attempts,
-                    "last_error": json.loads(error) if error else None})
+    entry = {"replayed_at": now, "status": status, "attempts": attempts,
+             "last_error": json.loads(error) if error else None}
+    if rebuilt:
+        entry["rebuilt"] = True
+    entries.append(entry)
     return json.dumps(entries)
 
 

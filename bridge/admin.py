@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bridge import rebuild, replay
 from bridge.admin_openapi import OPENAPI
 from bridge.store import DeliveryRecord, InvalidQuery
 
@@ -85,7 +86,7 @@ def get_delivery(delivery_id: int):
 
 @blueprint.get("/events/<source>/<path:event_id>")
 def get_event(source: str, event_id: str):
-    """One event with all its deliveries: attempts, last error, the PATCH body."""
+    """One event — its stored data (the sender's payload) included — with all its deliveries."""
     store = _runtime().store
     event = store.get_event(source, event_id)
     if event is None:
@@ -94,13 +95,37 @@ def get_event(source: str, event_id: str):
     return jsonify({"data": event})
 
 
+@blueprint.post("/events/<source>/<path:event_id>/rebuild")
+def rebuild_one_event(source: str, event_id: str):
+    """Render a stored event again with the current mappings; `{"dry_run": true}` only shows what it would do."""
+    runtime = _runtime()
+    body = request.get_json(silent=True)
+    dry_run = isinstance(body, dict) and bool(body.get("dry_run"))
+    try:
+        item = rebuild.prepare(runtime.intake.sources, runtime.store, source, event_id)
+    except rebuild.RebuildError as exc:
+        return _error(404 if exc.reason == "not_found" else 409, exc.reason, exc.detail)
+    if not dry_run:
+        rebuild.apply(runtime.store, item, runtime.clock())
+    return jsonify(_rebuild_json(item, dry_run))
+
+
+def _rebuild_json(item: rebuild.Rebuild, dry_run: bool) -> dict:
+    """How many deliveries were (or would be) inserted or replaced, and what each rendered route does."""
+    return {"status": "dry_run" if dry_run else "rebuilt",
+            "rebuilt": len(item.changing) if dry_run else item.rebuilt,
+            "still_dead": item.still_dead,
+            "routes": [{"route": d.route, "action": item.actions[d.route], "status": d.status,
+                        "target": d.target, "error": d.error} for d in item.deliveries]}
+
+
 @blueprint.post("/deliveries/<int:delivery_id>/replay")
 def replay_one(delivery_id: int):
+    """Queue one delivery again; one the mapping could not build is rebuilt from its event instead."""
     runtime = _runtime()
     if runtime.store.get_delivery(delivery_id) is None:
         return _error(404, "not_found", f"no delivery {delivery_id}")
-    replayed = runtime.store.replay(ids=[delivery_id], now=runtime.clock())
-    return jsonify({"status": "replayed", "replayed": replayed})
+    return _replay(runtime, [delivery_id], None, dry_run=False)
 
 
 @blueprint.post("/replay")
@@ -109,30 +134,31 @@ def replay_many():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or ("ids" in body) == ("filter" in body):
         return _error(400, "bad_request", 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
-    runtime = _runtime()
     ids, filter_ = body.get("ids"), body.get("filter")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
         return _error(400, "bad_request", "ids must be a list of delivery ids")
     if filter_ is not None and (not isinstance(filter_, dict) or set(filter_) - set(_FILTERS)):
         return _error(400, "bad_request", f"filter keys are {', '.join(_FILTERS)}")
-    if body.get("dry_run"):
-        return jsonify({"status": "dry_run", "would_replay": _count(runtime.store, ids, filter_)})
+    return _replay(_runtime(), ids, filter_, dry_run=bool(body.get("dry_run")))
+
+
+def _replay(runtime, ids, filter_, dry_run: bool):
+    """Replay what had a target, rebuild what the mapping could not build; the counts of both."""
+    sources = runtime.intake.sources
     try:
-        replayed = runtime.store.replay(ids=ids, filter=filter_, now=runtime.clock())
+        chosen = replay.plan(runtime.store, ids, filter_)
+        if dry_run:
+            counts = replay.counts(chosen, replay.preview(chosen, sources, runtime.store), len(chosen.replay),
+                                   applied=False)
+            return jsonify({"status": "dry_run", "would_replay": counts["replayed"],
+                            "would_rebuild": counts["rebuilt"], "still_dead": counts["still_dead"],
+                            "not_rebuilt": counts["not_rebuilt"]})
+        counts = replay.run(chosen, sources, runtime.store, filter_, runtime.clock())
     except InvalidQuery as exc:
         return _error(400, "bad_query", str(exc))
-    return jsonify({"status": "replayed", "replayed": replayed})
-
-
-def _count(store, ids, filter_) -> int:
-    if ids is not None:
-        return sum(1 for i in ids if store.get_delivery(i) is not None)
-    total, cursor = 0, None
-    while True:
-        records, cursor = store.list_deliveries(filter_, 500, cursor)
-        total += len(records)
-        if cursor is None:
-            return total
+    except rebuild.RebuildError as exc:
+        return _error(409, exc.reason, exc.detail)
+    return jsonify({"status": "replayed", **counts})
 
 
 @blueprint.get("/mappings")

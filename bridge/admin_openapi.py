@@ -2,6 +2,7 @@
 from bridge import __version__
 
 _ERROR = {"$ref": "#/components/responses/Error"}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _AUTH = {"401": _ERROR, "404": _ERROR}
 
 
@@ -45,18 +46,33 @@ OPENAPI = {
             "parameters": [_path("delivery_id", {"type": "integer"})],
             "responses": {"200": _ok("DeliveryOne"), **_AUTH}}},
         "/admin/deliveries/{delivery_id}/replay": {"post": {
-            "summary": "Queue one delivery again (attempts restart; its history is kept)",
+            "summary": "Queue one delivery again (attempts restart; its history is kept); one that died before "
+                       "it had a target (the mapping could not build it) is rebuilt from its stored event with "
+                       "the current mappings",
             "parameters": [_path("delivery_id", {"type": "integer"})],
-            "responses": {"200": _ok("ReplayResult"), **_AUTH}}},
+            "responses": {"200": _ok("ReplayResult"), "409": _ERROR, **_AUTH}}},
         "/admin/replay": {"post": {
-            "summary": "Queue many deliveries again, by ids or by filter; dry_run only counts",
+            "summary": "Queue many deliveries again, by ids or by filter, rebuilding the ones the mapping could "
+                       "not build; dry_run only counts",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "$ref": "#/components/schemas/ReplayRequest"}}}},
-            "responses": {"200": _ok("ReplayResult"), "400": _ERROR, **_AUTH}}},
+            "responses": {"200": _ok("ReplayResult"), "400": _ERROR,
+                          "409": {"description": "unknown_source: a delivery to rebuild has no mapping loaded; "
+                                                 "nothing changed", "content": _ERROR_CONTENT}, **_AUTH}}},
         "/admin/events/{source}/{event_id}": {"get": {
-            "summary": "One event with all its deliveries",
+            "summary": "One event, with its stored data (the sender's payload) and all its deliveries",
             "parameters": [_path("source"), _path("event_id")],
             "responses": {"200": _ok("EventOne"), **_AUTH}}},
+        "/admin/events/{source}/{event_id}/rebuild": {"post": {
+            "summary": "Render a stored event again with the current mappings: routes it has no delivery for "
+                       "are added (an ignored event gets a route added since), deliveries the mapping could not "
+                       "build are rebuilt, the others are left alone; dry_run only shows what it would do",
+            "parameters": [_path("source"), _path("event_id")],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"dry_run": {"type": "boolean"}}}}}},
+            "responses": {"200": _ok("RebuildResult"),
+                          "409": {"description": "unknown_source (no mapping loaded) or no_data",
+                                  "content": _ERROR_CONTENT}, **_AUTH}}},
         "/admin/mappings": {"get": {
             "summary": "Mappings in use, whether their secrets are set, and the last reload's result",
             "responses": {"200": _ok("Mappings"), **_AUTH}}},
@@ -90,14 +106,28 @@ OPENAPI = {
                 "occurred_at": {"type": ["string", "null"]}, "outcome": {"type": "string"},
                 "reason": {"type": ["string", "null"]}, "received_at": {"type": "number"},
                 "conflicts": {"type": "integer"},
+                "data": {"description": "the event as received (the sender's payload), null if not stored"},
                 "deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}}}}}},
             "ReplayRequest": {"type": "object", "properties": {
                 "ids": {"type": "array", "items": {"type": "integer"}},
                 "filter": {"type": "object", "properties": {p["name"]: p["schema"] for p in _FILTER_PARAMS}},
                 "dry_run": {"type": "boolean"}}},
             "ReplayResult": {"type": "object", "properties": {
-                "status": {"enum": ["replayed", "dry_run"]}, "replayed": {"type": "integer"},
-                "would_replay": {"type": "integer"}}},
+                "status": {"enum": ["replayed", "dry_run"]},
+                "replayed": {"type": "integer", "description": "queued again as they were"},
+                "rebuilt": {"type": "integer", "description": "rendered again from their event (mapping failures)"},
+                "would_replay": {"type": "integer"}, "would_rebuild": {"type": "integer"},
+                "still_dead": {"type": "integer", "description": "rebuilt, but the mapping still cannot build them"},
+                "not_rebuilt": {"type": "integer",
+                                "description": "the current mapping makes no delivery for their route"}}},
+            "RebuildResult": {"type": "object", "properties": {
+                "status": {"enum": ["rebuilt", "dry_run"]},
+                "rebuilt": {"type": "integer", "description": "deliveries inserted or replaced"},
+                "still_dead": {"type": "integer"},
+                "routes": {"type": "array", "items": {"type": "object", "properties": {
+                    "route": {"type": "string"}, "action": {"enum": ["insert", "replace", "keep"]},
+                    "status": {"type": "string"}, "target": {"type": "object"},
+                    "error": {"type": ["object", "null"]}}}}}},
             "Mappings": {"type": "object", "properties": {"data": {"type": "object", "properties": {
                 "sources": {"type": "object"}, "last_reload": {"type": "object"}}}}},
             "ReloadResult": {"type": "object", "properties": {

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from bridge import alerts, metrics, signatures
 from bridge.mapping import Delivery, Failure, Mapping
 from bridge.observability import log_state
-from bridge.store import ACCEPTED, DEAD, DUPLICATE, EventRecord, NewDelivery, StoreUnavailable
+from bridge.store import ACCEPTED, DEAD, DUPLICATE, IGNORED, EventRecord, NewDelivery, StoreUnavailable
 
 log = logging.getLogger("bridge.intake")
-IGNORED = "ignored"
 
 
 class Rejection(Exception):
@@ -97,7 +96,7 @@ class Intake:
                              data=event.data)
         if not rendered:
             record.outcome, record.reason = IGNORED, "no_route_matched"
-        deliveries = [_new_delivery(r) for r in rendered]
+        deliveries = [new_delivery(r) for r in rendered]
         try:
             status = self.store.accept(record, deliveries, now)
         except StoreUnavailable as exc:
@@ -133,7 +132,8 @@ def _report_dead(source: str, event_id: str, deliveries: list[NewDelivery]) -> N
                           reason=delivery.error["code"])
 
 
-def _new_delivery(rendered: Delivery | Failure) -> NewDelivery:
+def new_delivery(rendered: Delivery | Failure) -> NewDelivery:
+    """What the store keeps for one rendered route: a queued PATCH, or a dead delivery with the failure."""
     if isinstance(rendered, Delivery):
         return NewDelivery(rendered.route, rendered.target, rendered.attributes)
     error = {"code": rendered.reason, "message": rendered.message, "field": rendered.field}

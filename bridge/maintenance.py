@@ -1,18 +1,24 @@
 """`python -m bridge replay` and `python -m bridge purge`: operators' hands on the store.
 
-Both read only BRIDGE_STORE_URL (and BRIDGE_REDIS_PREFIX, BRIDGE_RETENTION_DAYS), so
-they run wherever the store is reachable, without a Reevo key.
+Both read BRIDGE_STORE_URL (and BRIDGE_REDIS_PREFIX, BRIDGE_RETENTION_DAYS), so they run
+wherever the store is reachable, without a Reevo key. Replay also reads the mapping files
+(BRIDGE_MAPPINGS_DIR, or --mappings) when something has to be rebuilt from its stored event:
+a delivery the mapping could not build, or an event named with --rebuild-event.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 from datetime import datetime, timezone
 
+from bridge import rebuild, replay
+from bridge import replay_text as report
 from bridge.config import ConfigError, load_store_settings
-from bridge.store import DEAD, REPLAYABLE, DeliveryRecord, open_store, target_key
-from bridge.store.query import check_filter, matches
+from bridge.intake import Source
+from bridge.mapping import MappingError, load_mappings
+from bridge.store import DEAD, REPLAYABLE, open_store
 from bridge.retention import DAY
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -48,6 +54,10 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="received at or after (2024-05-01, ISO time, epoch seconds, or 36h/7d ago)")
     parser.add_argument("--until", help="received before (same forms as --since)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be replayed; change nothing")
+    parser.add_argument("--rebuild-event", action="append", metavar="SOURCE:EVENT_ID",
+                        help="render this stored event again with the current mappings: routes it has no delivery "
+                             "for are added (how an ignored event gets a route added since), deliveries the mapping "
+                             "could not build are rebuilt, the others are left alone; repeatable")
 
 
 def add_purge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,22 +85,78 @@ def replay_filter(args, now: float) -> dict:
 
 
 def replay_command(args, out) -> int:
-    """Replay deliveries by id or by filter; with --dry-run only list them."""
+    """Replay deliveries by id or by filter, rebuilding mapping failures; --dry-run only lists them.
+
+    Deliveries that had a target are queued again; those that died before one (the mapping
+    could not build their PATCH) are rendered again from their stored event with the current
+    mappings. --rebuild-event renders whole events again. Mapping problems or a source
+    without a mapping: exit 1, nothing changed.
+    """
     now = time.time()
+    try:
+        if args.rebuild_event:
+            return _rebuild_events(args, out, now)
+        return _replay(args, out, now)
+    except MappingError as exc:
+        print("replay: the mapping files have problems; nothing was changed", file=sys.stderr)
+        print("\n".join(exc.problems), file=sys.stderr)
+    except rebuild.RebuildError as exc:
+        print(f"replay: {exc.detail}; nothing was changed", file=sys.stderr)
+    return 1
+
+
+def _replay(args, out, now: float) -> int:
     filter = replay_filter(args, now)
     store = _open()
     try:
+        chosen = replay.plan(store, args.ids or None, filter)
+        sources = load_sources(args.mappings) if chosen.rebuild else {}
         if args.dry_run:
-            found = _would_replay(store, args.ids, filter)
-            for record in found:
-                print(_line(record), file=out)
-            print(f"would replay {len(found)} delivery(ies)", file=out)
+            previews = replay.preview(chosen, sources, store)
+            for line in report.dry_run_lines(chosen, previews):
+                print(line, file=out)
+            print(report.summary(replay.counts(chosen, previews, len(chosen.replay), applied=False), dry_run=True),
+                  file=out)
             return 0
-        count = store.replay(ids=args.ids or None, filter=filter, now=now)
-        print(f"replayed {count} delivery(ies): queued again, due now", file=out)
+        print(report.summary(replay.run(chosen, sources, store, filter, now)), file=out)
         return 0
     finally:
         store.close()
+
+
+def _rebuild_events(args, out, now: float) -> int:
+    """--rebuild-event SOURCE:EVENT_ID …: every event is read and rendered first, then each is applied."""
+    if args.ids or any(getattr(args, name) for name in _FILTER_OPTIONS):
+        raise ConfigError("--rebuild-event renders whole events again; give it without delivery ids or filters")
+    events = [_event_ref(text) for text in args.rebuild_event]
+    sources = load_sources(args.mappings)
+    store = _open()
+    try:
+        prepared = [rebuild.prepare(sources, store, source, event_id) for source, event_id in events]
+        for item in prepared:
+            if not args.dry_run:
+                rebuild.apply(store, item, now)
+            for line in report.event_lines(item, args.dry_run):
+                print(line, file=out)
+        return 0
+    finally:
+        store.close()
+
+
+def load_sources(directory: str) -> dict[str, Source]:
+    """The mappings in `directory` as sources to render with; MappingError lists every problem."""
+    mappings, problems = load_mappings(directory)
+    if problems:
+        raise MappingError(problems)
+    return {name: Source(mapping) for name, mapping in mappings.items()}
+
+
+_FILTER_OPTIONS = ("status", "source", "route", "opportunity", "event_id", "since", "until")
+def _event_ref(text: str) -> tuple[str, str]:
+    source, _, event_id = text.partition(":")
+    if not source or not event_id:
+        raise ConfigError(f"--rebuild-event {text!r}: give SOURCE:EVENT_ID, e.g. stripe:evt_1MqqbKLt4dXK03v5qaIbiNCC")
+    return source, event_id
 
 
 def purge_command(args, out) -> int:
@@ -115,27 +181,3 @@ def purge_command(args, out) -> int:
 def _open():
     settings = load_store_settings()
     return open_store(settings.store_url, redis_prefix=settings.redis_prefix)
-
-
-def _would_replay(store, ids: list[int], filter: dict) -> list[DeliveryRecord]:
-    """What store.replay would take: replayable deliveries that had a target, matching the filter."""
-    checked = check_filter({**filter, "status": [s for s in filter.get("status", REPLAYABLE) if s in REPLAYABLE]})
-    records = [r for r in map(store.get_delivery, ids) if r is not None] if ids else _all(store, checked)
-    return [r for r in records if r.target and matches(r, target_key(r.target), checked)]
-
-
-def _all(store, filter: dict) -> list[DeliveryRecord]:
-    found, cursor = [], None
-    while True:
-        page, cursor = store.list_deliveries(filter, 500, cursor)
-        found += page
-        if cursor is None:
-            return found
-
-
-def _line(record: DeliveryRecord) -> str:
-    error = (record.last_error or {}).get("code") or (record.last_error or {}).get("status") or ""
-    received = datetime.fromtimestamp(record.received_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    target = record.target.get("id") or record.target.get("match")
-    return (f"{record.id}\t{record.status}\t{record.source}\t{record.event_id}\t{record.route}\t{target}\t"
-            f"attempts={record.attempts}\treceived={received}\terror={error}")

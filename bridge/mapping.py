@@ -136,9 +136,10 @@ class Mapping:
         else:
             items = self.events.search(body)
             items = items if isinstance(items, list) else ([] if items is None else [items])
-        return [self._event(item, headers) for item in items]
+        return [self.make_event(item, headers) for item in items]
 
-    def _event(self, data, headers) -> Event:
+    def make_event(self, data, headers) -> Event:
+        """One event (an item `events` selected, or the whole body) with its id, type and occurred_at."""
         read = {k: (f(data, headers) if f else None) for k, f in self.event_fields.items()}
         fingerprint = content_hash(_without(data, self.volatile))
         event_id = read["id"]

@@ -88,8 +88,9 @@ def test_replay_one_and_many(admin, reevo):
     dead = get(admin, "/admin/deliveries?status=dead").json["data"]
     assert len(dead) == 2
     assert post(admin, "/admin/replay", json={"filter": {"status": "dead"}, "dry_run": True}).json == \
-        {"status": "dry_run", "would_replay": 2}
-    assert post(admin, f"/admin/deliveries/{dead[0]['id']}/replay").json == {"status": "replayed", "replayed": 1}
+        {"status": "dry_run", "would_replay": 2, "would_rebuild": 0, "still_dead": 0, "not_rebuilt": 0}
+    assert post(admin, f"/admin/deliveries/{dead[0]['id']}/replay").json == {
+        "status": "replayed", "replayed": 1, "rebuilt": 0, "still_dead": 0, "not_rebuilt": 0}
     assert get(admin, f"/admin/deliveries/{dead[0]['id']}").json["data"]["status"] == QUEUED
     assert post(admin, "/admin/replay", json={"filter": {"status": "dead"}}).json["replayed"] == 1
     admin.deliver()

@@ -65,7 +65,7 @@ def test_replay_by_filter_with_a_dry_run_first(shared):
     dry = run("bridge", "replay", "--source", "stripe", "--since", "1d", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     lines = dry.stdout.splitlines()
-    assert lines[-1] == "would replay 1 delivery(ies)"
+    assert lines[-1] == "would replay 1 delivery(ies) and rebuild 0"
     assert lines[0].startswith(f"{ids['new']}\tdead\tstripe\tnew\troute-new\topp-new\tattempts=1")
     assert lines[0].endswith("error=unknown_field")
     assert store.get_delivery(ids["new"]).status == DEAD, "a dry run changes nothing"

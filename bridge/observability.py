@@ -14,12 +14,15 @@ import sys
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = ("authorization", "x-api-key", "api_key", "api-key", "token", "secret", "password",
                    "signature", "cookie", "dsn")
+# (cheap substrings, one of which must be present, lower-cased; pattern; replacement)
 _PATTERNS = [
-    (re.compile(r"(?i)(authorization|x-api-key|[a-z-]*signature[a-z0-9-]*)(['\"]?\s*[:=]\s*['\"]?)"
+    (("authorization", "x-api-key", "signature"),
+     re.compile(r"(?i)(authorization|x-api-key|[a-z-]*signature[a-z0-9-]*)(['\"]?\s*[:=]\s*['\"]?)"
                 r"(?:(?:bearer|basic)\s+)?[^'\",\s}]+"), r"\1\2" + REDACTED),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
-    (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_" + REDACTED),
-    (re.compile(r"(?i)\b(v0|v1|h1|sha1|sha256|sha512|signature)=[A-Za-z0-9+/=_-]{8,}"), r"\1=" + REDACTED),
+    (("bearer", "basic"), re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
+    (("whsec_",), re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), "whsec_" + REDACTED),
+    (("v0=", "v1=", "h1=", "sha1=", "sha256=", "sha512=", "signature="),
+     re.compile(r"(?i)\b(v0|v1|h1|sha1|sha256|sha512|signature)=[A-Za-z0-9+/=_-]{8,}"), r"\1=" + REDACTED),
 ]
 
 
@@ -31,16 +34,34 @@ class Scrubber:
         self.add(secrets)
 
     def add(self, secrets) -> None:
-        """Also redact these exact values (ignoring very short ones, which would redact noise)."""
-        known = set(self.secrets) | {s for s in secrets if isinstance(s, str) and len(s) >= 6}
-        self.secrets = sorted(known, key=len, reverse=True)
+        """Also redact these exact values (ignoring very short ones, which would redact noise).
+
+        Each value is also known in its JSON-escaped form, since log lines are JSON text.
+        """
+        given = {s for s in secrets if isinstance(s, str) and len(s) >= 6}
+        escaped = {json.dumps(s)[1:-1] for s in given}
+        self.secrets = sorted(set(self.secrets) | given | escaped, key=len, reverse=True)
 
     def text(self, value: str) -> str:
+        """`value` with every known secret and secret-shaped part replaced by [REDACTED]."""
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        for pattern, replacement in _PATTERNS:
-            value = pattern.sub(replacement, value)
+        lowered = value.lower()
+        for triggers, pattern, replacement in _PATTERNS:
+            if any(t in lowered for t in triggers):  # most lines need no regex at all
+                value = pattern.sub(replacement, value)
+        return value
+
+    def keys(self, value, depth: int = 0):
+        """A copy in which values under sensitive keys are replaced whole (strings left as they are)."""
+        if depth > 12:
+            return value
+        if isinstance(value, dict):
+            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.keys(v, depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.keys(v, depth + 1) for v in value]
         return value
 
     def data(self, value, depth: int = 0):
@@ -74,7 +95,7 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return SCRUBBER.text(json.dumps(SCRUBBER.data(line), default=str))
+        return SCRUBBER.text(json.dumps(SCRUBBER.keys(line), default=str))  # one text pass over the line
 
 
 class TextFormatter(logging.Formatter):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, DeliveryRecord, EventRecord,
                           InvalidQuery, NewDelivery, StoreUnavailable, target_key)
+from bridge.store.group_commit import BatchFailed, GroupCommit
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_schema import migrate
 
@@ -39,6 +40,8 @@ class SQLiteStore:
         self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
         self.purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
         self._local = threading.local()
+        # Writes of this process's threads share fsyncs (file stores; memory has no disk to wait for).
+        self._group = GroupCommit(self._connect, f"{path}-writer.lock") if path != ":memory:" else None
         try:
             if path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -72,6 +75,10 @@ class SQLiteStore:
     @contextmanager
     def _transaction(self):
         """BEGIN IMMEDIATE … COMMIT; any SQLite failure becomes StoreUnavailable, nothing half-written."""
+        if self._group is not None:
+            with self._group_transaction() as db:
+                yield db
+            return
         with self._connection() as db:
             try:
                 db.execute("BEGIN IMMEDIATE")
@@ -84,6 +91,27 @@ class SQLiteStore:
             except BaseException:
                 self._rollback_quietly(db)
                 raise
+
+    @contextmanager
+    def _write_connection(self):
+        """The connection writes go through (the group's, for file stores)."""
+        if self._group is None:
+            with self._connection() as db:
+                yield db
+        else:
+            with self._group.connection() as db:
+                yield db
+
+    @contextmanager
+    def _group_transaction(self):
+        """The same promise through group commit: returns once a COMMIT covering this work succeeded."""
+        try:
+            with self._group.transaction() as db:
+                yield db
+        except BatchFailed as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from None
 
     def _rollback_quietly(self, db) -> None:
         """Undo what the failed transaction wrote (SQLite may have rolled back already, e.g. on a full disk)."""
@@ -251,6 +279,32 @@ class SQLiteStore:
                  for id_, status, attempts, error, history in rows])
         return len(rows)
 
+    def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
+        """Insert the event's missing routes and replace its unresolved dead ones, in one transaction; how many."""
+        with self._transaction() as db:
+            event = db.execute("SELECT occurred_at, received_at, outcome FROM events WHERE source=? AND event_id=?",
+                               (source, event_id)).fetchone()
+            if event is None:
+                return 0
+            existing = {row[0]: row[1:] for row in db.execute(
+                "SELECT route, id, status, target_key, attempts, last_error, history FROM deliveries"
+                " WHERE source=? AND event_id=?", (source, event_id))}
+            changed = 0
+            for d in deliveries:
+                row = existing.get(d.route)
+                if row is None:
+                    _insert_rebuilt(db, source, event_id, d, event, now)
+                elif row[1] == DEAD and row[2] == UNRESOLVED:
+                    _replace_unresolved(db, row, d, now)
+                else:
+                    continue  # resolved, pending or finished: left alone
+                existing[d.route] = (None, "rebuilt", None)  # a route given twice: the first one counts
+                changed += 1
+            if event[2] == IGNORED and existing:
+                db.execute("UPDATE events SET outcome=?, reason=NULL WHERE source=? AND event_id=?",
+                           (ACCEPTED, source, event_id))
+        return changed
+
     def list_deliveries(self, filter: dict, limit: int,
                         cursor: str | None = None) -> tuple[list[DeliveryRecord], str | None]:
         """One page in received (id) order and the next page's cursor (None on the last page)."""
@@ -279,32 +333,6 @@ class SQLiteStore:
         self._delete_batches("DELETE FROM field_times WHERE rowid IN"
                              " (SELECT rowid FROM field_times WHERE recorded_at < ? LIMIT ?)", (cutoff,))
         return removed
-    def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
-        """Insert the event's missing routes and replace its unresolved dead ones, in one transaction; how many."""
-        with self._transaction() as db:
-            event = db.execute("SELECT occurred_at, received_at, outcome FROM events WHERE source=? AND event_id=?",
-                               (source, event_id)).fetchone()
-            if event is None:
-                return 0
-            existing = {row[0]: row[1:] for row in db.execute(
-                "SELECT route, id, status, target_key, attempts, last_error, history FROM deliveries"
-                " WHERE source=? AND event_id=?", (source, event_id))}
-            changed = 0
-            for d in deliveries:
-                row = existing.get(d.route)
-                if row is None:
-                    _insert_rebuilt(db, source, event_id, d, event, now)
-                elif row[1] == DEAD and row[2] == UNRESOLVED:
-                    _replace_unresolved(db, row, d, now)
-                else:
-                    continue  # resolved, pending or finished: left alone
-                existing[d.route] = (None, "rebuilt", None)  # a route given twice: the first one counts
-                changed += 1
-            if event[2] == IGNORED and existing:
-                db.execute("UPDATE events SET outcome=?, reason=NULL WHERE source=? AND event_id=?",
-                           (ACCEPTED, source, event_id))
-        return changed
-
 
     def _delete_batches(self, sql: str, params: tuple) -> int:
         """Run a batched DELETE until it removes nothing, one short transaction per batch."""
@@ -369,11 +397,13 @@ class SQLiteStore:
                               json.loads(error) if error else None, extra)
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
+        """Close this thread's connection (others close when their thread ends) and the write connection."""
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+        if self._group is not None:
+            self._group.close()
 
 
 def _where(filter: dict) -> tuple[list[str], list]:

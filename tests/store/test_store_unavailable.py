@@ -41,14 +41,14 @@ def test_locked_sqlite_is_unavailable_then_resumes(tmp_path):
 def test_full_sqlite_is_unavailable_and_nothing_is_half_written(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/s.db")
     assert store.accept(event("small"), [delivery()], T0) == ACCEPTED
-    with store._connection() as db:  # the disk is "full": the file may not grow by a page
+    with store._write_connection() as db:  # the disk is "full": the file may not grow by a page
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         db.execute(f"PRAGMA max_page_count={pages}")
     big = event("big", data={"blob": "x" * 200_000})
     with pytest.raises(StoreUnavailable, match="full"):
         store.accept(big, [delivery(), delivery(OPP_B, "second")], T0)
     assert store.get_event("stripe", "big") is None and store.deliveries_for_event("stripe", "big") == []
-    with store._connection() as db:  # space again
+    with store._write_connection() as db:  # space again
         db.execute("PRAGMA max_page_count=1073741823")
     assert store.accept(big, [delivery(), delivery(OPP_B, "second")], T0) == ACCEPTED
     store.close()

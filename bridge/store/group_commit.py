@@ -1,0 +1,163 @@
+"""Group commit for SQLite: many threads' small write transactions share one fsync.
+
+With `synchronous=FULL` every COMMIT waits for the disk. When each webhook is its own
+transaction, writers queue up behind each other's fsync, and writers in other processes
+poll for SQLite's lock with sleeps of up to 100 ms. Here:
+
+- the threads of one process write through one connection: each runs its work inside a
+  SAVEPOINT of the open transaction, and the last of the threads that arrived together
+  commits for all of them. Nobody returns before the COMMIT covering its work has
+  succeeded, so "acknowledged" still means "on disk"; if that COMMIT fails, every caller
+  in the batch gets the error and nothing of the batch is kept;
+- processes take turns through an advisory file lock (`<db>-writer.lock`), which the
+  kernel hands over as soon as it is released, instead of SQLite's sleep-and-retry.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+
+_JOIN_WAIT = 0.005  # seconds a committer waits, at most, for threads already on their way in
+
+
+class BatchFailed(Exception):
+    """The COMMIT covering this caller's work failed; `cause` is SQLite's error."""
+
+    def __init__(self, cause: sqlite3.Error):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class GroupCommit:
+    """One write connection per process; `transaction()` is a context manager like BEGIN…COMMIT."""
+
+    def __init__(self, connect, lock_path: str | None = None):
+        self._connect = connect
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Condition()
+        self._arriving = 0          # threads that asked for a transaction and have not joined yet
+        self._open_batch = 0        # number of the batch whose transaction is open (0: none)
+        self._batches = 0           # batches started so far
+        self._settled: dict[int, sqlite3.Error | None] = {}  # batch → None (committed) or its error
+        self._waiting: dict[int, int] = {}  # batch → callers still to collect its result
+
+    @contextmanager
+    def transaction(self):
+        """Run the caller's writes in the open batch; return once a COMMIT made them durable."""
+        with self._lock:
+            self._arriving += 1
+        with self._lock:
+            self._arriving -= 1
+            db = self._begin()
+            batch = self._open_batch
+            self._waiting[batch] = self._waiting.get(batch, 0) + 1
+            db.execute("SAVEPOINT work")
+            try:
+                yield db
+            except BaseException:
+                self._undo_own_work(db, batch)
+                raise
+            db.execute("RELEASE work")
+        self._wait_for_commit(batch)
+
+    def _begin(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = self._connect()
+        if not self._open_batch:
+            self._take_file_lock()
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:
+                self._release_file_lock()
+                raise
+            self._batches += 1
+            self._open_batch = self._batches
+        return self._db
+
+    def _undo_own_work(self, db, batch: int) -> None:
+        self._waiting[batch] -= 1
+        try:
+            db.execute("ROLLBACK TO work")
+            db.execute("RELEASE work")
+            if not self._waiting[batch]:  # nobody else is in this batch: end it, free the lock
+                db.execute("ROLLBACK")
+                self._end_batch()
+                del self._waiting[batch]
+        except sqlite3.Error as exc:  # the whole transaction is gone: fail the batch
+            self._fail_open_batch(exc)
+
+    def _wait_for_commit(self, batch: int) -> None:
+        with self._lock:
+            while batch == self._open_batch and self._arriving:
+                self._lock.wait(_JOIN_WAIT)  # let threads already on their way add their work first
+            if batch == self._open_batch:
+                self._commit()
+            error = self._settled[batch]
+            self._waiting[batch] -= 1
+            if not self._waiting[batch]:
+                del self._waiting[batch], self._settled[batch]
+        if error is not None:
+            raise BatchFailed(error)
+
+    def _commit(self) -> None:
+        batch = self._open_batch
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail_open_batch(exc)
+            return
+        self._end_batch()
+        self._settled[batch] = None
+        self._lock.notify_all()
+
+    def _fail_open_batch(self, exc: sqlite3.Error) -> None:
+        """Roll back everything in the open batch and start over with a fresh connection."""
+        batch = self._open_batch
+        try:
+            self._db.close()  # closing rolls back whatever the failed transaction left
+        except sqlite3.Error:
+            pass
+        self._db = None
+        self._end_batch()
+        if self._waiting.get(batch):
+            self._settled[batch] = exc
+        else:
+            self._waiting.pop(batch, None)
+        self._lock.notify_all()
+
+    def _end_batch(self) -> None:
+        self._open_batch = 0
+        self._release_file_lock()
+
+    def _take_file_lock(self) -> None:
+        if self._lock_path is None:
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # blocks until the other process's COMMIT is done
+
+    def _release_file_lock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def connection(self):
+        """The write connection itself, outside any batch (for settings such as PRAGMAs)."""
+        with self._lock:
+            if self._db is None:
+                self._db = self._connect()
+            yield self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None and not self._open_batch:
+                self._db.close()
+                self._db = None
+            if self._lock_fd is not None and not self._open_batch:
+                os.close(self._lock_fd)
+                self._lock_fd = None

@@ -133,6 +133,12 @@ class SQLiteStore:
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
+        # Serialised before the transaction: the write lock is held for SQL only.
+        event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
+                     event.outcome, event.reason, now, _dumps(event.data))
+        delivery_rows = [(event.source, event.event_id, d.route, json.dumps(d.target), target_key(d.target),
+                          json.dumps(d.attributes), d.status, now, _dumps(d.error), now, event.occurred_at, now)
+                         for d in deliveries]
         with self._transaction() as db:
             row = db.execute("SELECT body_hash FROM events WHERE source=? AND event_id=?",
                              (event.source, event.event_id)).fetchone()
@@ -144,16 +150,11 @@ class SQLiteStore:
                 return CONFLICT
             self._check_room(db)
             db.execute("INSERT INTO events (source, event_id, type, occurred_at, body_hash, outcome, reason,"
-                       " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)",
-                       (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
-                        event.outcome, event.reason, now, _dumps(event.data)))
+                       " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)", event_row)
             db.executemany(
                 "INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
                 " next_attempt_at, last_error, received_at, occurred_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(event.source, event.event_id, d.route, json.dumps(d.target), target_key(d.target),
-                  json.dumps(d.attributes), d.status, now, _dumps(d.error), now, event.occurred_at, now)
-                 for d in deliveries])
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", delivery_rows)
         return ACCEPTED
 
     def _check_room(self, db) -> None:

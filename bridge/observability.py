@@ -53,28 +53,21 @@ class Scrubber:
                 value = pattern.sub(replacement, value)
         return value
 
-    def keys(self, value, depth: int = 0):
+    def keys(self, value):
         """A copy in which values under sensitive keys are replaced whole (strings left as they are)."""
-        if depth > 12:
-            return value
-        if isinstance(value, dict):
-            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.keys(v, depth + 1)
-                    for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.keys(v, depth + 1) for v in value]
-        return value
+        return self.data(value, strings=False)
 
-    def data(self, value, depth: int = 0):
+    def data(self, value, depth: int = 0, strings: bool = True):
         """A scrubbed copy of a JSON-like value; values under sensitive keys are replaced whole."""
         if depth > 12:
             return value
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(value) if strings else value
         if isinstance(value, dict):
-            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.data(v, depth + 1)
+            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.data(v, depth + 1, strings)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.data(v, depth + 1) for v in value]
+            return [self.data(v, depth + 1, strings) for v in value]
         return value
 
 

@@ -41,7 +41,7 @@ class SQLiteStore:
         self.purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
         self._local = threading.local()
         # Writes of this process's threads share fsyncs (file stores; memory has no disk to wait for).
-        self._group = GroupCommit(self._connect, f"{path}-writer.lock") if path != ":memory:" else None
+        self._group = GroupCommit(self._connect, f"{path}-writer.lock", timeout) if path != ":memory:" else None
         try:
             if path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

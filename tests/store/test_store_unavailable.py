@@ -119,3 +119,19 @@ def test_sender_gets_503_while_sqlite_is_locked_and_202_once_it_is_free(make_bri
         assert_retry_later(bridge.post("stripe", SUBSCRIPTION))
     assert bridge.post("stripe", SUBSCRIPTION).status_code == 202
     assert bridge.deliver() == 1
+
+
+def test_a_write_batch_held_by_another_process_times_out_as_unavailable(tmp_path):
+    import fcntl
+    import os
+    store = open_store(f"sqlite:///{tmp_path}/s.db?timeout=0.2")
+    fd = os.open(f"{tmp_path}/s.db-writer.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # what another bridge process holds during its batch
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.accept(event(), [delivery()], T0)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert store.accept(event(), [delivery()], T0) == ACCEPTED
+    store.close()

@@ -3,6 +3,8 @@ import json
 import random
 import textwrap
 
+import pytest
+
 from bridge.delivery import RetryPolicy
 from bridge.sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED
@@ -43,27 +45,21 @@ def test_only_the_fields_a_newer_event_set_are_dropped(bridge, reevo):
     assert reevo.opportunity()["amount"]["value"] == {"amount": "50.00"}
 
 
-def test_gives_up_after_max_attempts_with_the_last_error(make_bridge, reevo):
-    bridge = make_bridge(BRIDGE_MAX_ATTEMPTS=2, BRIDGE_RETRY_CAP=1)
+@pytest.mark.parametrize("limit,wait,gave_up", [
+    ({"BRIDGE_MAX_ATTEMPTS": 2}, 2, "too_many_attempts"),
+    ({"BRIDGE_MAX_AGE_SECONDS": 60}, 61, "too_old"),
+])
+def test_gives_up_with_the_last_error(make_bridge, reevo, limit, wait, gave_up):
+    bridge = make_bridge(BRIDGE_RETRY_CAP=1, **limit)
     reevo.fault(count=5, status=502, method="PATCH")
     bridge.post("stripe", subscription("e", 1_000))
     bridge.deliver()
-    bridge.clock.advance(2)
+    bridge.clock.advance(wait)
     bridge.deliver()
     (record,) = bridge.deliveries("stripe", "e")
     assert (record.status, record.attempts) == (DEAD, 2)
     assert record.last_error == {"status": 502, "code": "bad_gateway", "message": "sandbox fault: HTTP 502",
-                                 "gave_up": "too_many_attempts"}
-
-
-def test_gives_up_when_too_old(make_bridge, reevo):
-    bridge = make_bridge(BRIDGE_MAX_AGE_SECONDS=60, BRIDGE_RETRY_CAP=1)
-    reevo.fault(count=5, status=503, method="PATCH")
-    bridge.post("stripe", subscription("e", 1_000))
-    bridge.deliver()
-    bridge.clock.advance(61)
-    bridge.deliver()
-    assert bridge.deliveries("stripe", "e")[0].last_error["gave_up"] == "too_old"
+                                 "gave_up": gave_up}
 
 
 def test_backoff_is_full_jitter_capped_and_retry_after_wins():

@@ -86,9 +86,10 @@ def cmd_send(args) -> int:
               "signing with the sandbox demo secret", file=sys.stderr)
         secret = SANDBOX_DEMO_SECRET
     body = Path(args.payload).read_bytes()
+    extra = json.loads(Path(args.headers).read_text()) if args.headers else {}
     signed = sign_request(mapping.scheme, body, secret, int(time.time()),
                           url=f"{args.url.rstrip('/')}/webhooks/{args.source}",
-                          headers={"Content-Type": "application/json"}, options=mapping.verify_options)
+                          headers={"Content-Type": "application/json", **extra}, options=mapping.verify_options)
     response = requests.post(signed.url, data=body, headers=dict(signed.headers), timeout=10)
     print(response.status_code, response.text.strip())
     return 0 if response.ok else 1
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("source")
     send.add_argument("payload")
     send.add_argument("--url", default="http://127.0.0.1:8080")
+    send.add_argument("--headers", help="JSON file of extra request headers (e.g. X-GitHub-Delivery)")
     send.set_defaults(func=cmd_send)
     sandbox = sub.add_parser("sandbox", help="run the bundled Reevo stand-in")
     sandbox.add_argument("--host", default="127.0.0.1")

@@ -1,4 +1,5 @@
 """`make run`'s path with real processes: gunicorn, the sandbox child, `bridge send`."""
+import json
 import os
 import signal
 import subprocess
@@ -51,6 +52,12 @@ def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
                                     headers={"Authorization": f"Bearer {SANDBOX_KEY}"}, timeout=2)
             return response.json()["data"]["attributes"]["stage"]["value"]["api_name"] == "closed_won"
         wait_for(stage, what="the opportunity to reach closed_won")
+        github = ROOT / "tests/fixtures/github/production-deployed"
+        sent = subprocess.run([sys.executable, "-m", "bridge", "send", "github", str(github / "payload.json"),
+                               "--headers", str(github / "headers.json"), "--url", bridge_url],
+                              cwd=ROOT, env=clean_env(), capture_output=True, text=True)
+        delivery_id = json.loads((github / "headers.json").read_text())["X-GitHub-Delivery"]
+        assert sent.stdout.startswith("202 ") and delivery_id in sent.stdout, sent.stdout + sent.stderr
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]

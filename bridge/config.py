@@ -52,11 +52,6 @@ class Settings:
     pause_probe_seconds: float = 30.0
     env: dict = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def sandbox_url(self) -> str:
-        """Where the bundled Reevo stand-in listens in sandbox mode."""
-        return f"http://127.0.0.1:{self.sandbox_port}"
-
 
 def _flag(env: dict, name: str) -> bool:
     raw = env.get(name, "").strip().lower()

@@ -133,7 +133,6 @@ def build_app(config=None, clock=None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     clock = clock or time.time
     configure_logging(settings.log_format)
-    SCRUBBER.add(secret_values(settings, {}))
     if settings.sandbox:
         log.warning(sandbox_banner(settings))
     sources, load_status = startup_sources(settings)

@@ -1,14 +1,18 @@
 """Group commit for SQLite: many threads' small write transactions share one fsync.
 
-With `synchronous=FULL` every COMMIT waits for the disk. When each webhook is its own
-transaction, writers queue up behind each other's fsync, and writers in other processes
-poll for SQLite's lock with sleeps of up to 100 ms. Here:
+With `synchronous=FULL` every COMMIT waits for the disk while it holds SQLite's write
+lock, so writers (threads, and the other gunicorn workers) queue up behind each other's
+fsync, and writers in other processes poll for the lock with sleeps of up to 100 ms. Here:
 
 - the threads of one process write through one connection: each runs its work inside a
   SAVEPOINT of the open transaction, and the last of the threads that arrived together
-  commits for all of them. Nobody returns before the COMMIT covering its work has
-  succeeded, so "acknowledged" still means "on disk"; if that COMMIT fails, every caller
-  in the batch gets the error and nothing of the batch is kept;
+  commits for all of them. If that COMMIT fails, every caller in the batch gets the error
+  and nothing of the batch is kept;
+- the fsync happens after the COMMIT, outside every lock: the write connection runs
+  `synchronous=NORMAL` (the COMMIT only hands the WAL frames to the OS) and `sync` (an
+  fsync of the WAL file) makes them durable before any caller of the batch returns, so
+  "acknowledged" still means "on disk", while the next batch, of this process or
+  another, is already writing. One sync covers every batch committed before it started;
 - processes take turns through an advisory file lock (`<db>-writer.lock`), tried every
   0.2 ms up to the store's timeout, instead of SQLite's sleeps of up to 100 ms.
 """
@@ -36,9 +40,10 @@ class BatchFailed(Exception):
 class GroupCommit:
     """One write connection per process; `transaction()` is a context manager like BEGIN…COMMIT."""
 
-    def __init__(self, connect, lock_path: str | None = None, timeout: float = 5.0):
+    def __init__(self, connect, lock_path: str | None = None, timeout: float = 5.0, sync=None):
         self._connect = connect
         self._lock_path = lock_path
+        self._sync = sync  # makes committed batches durable (fsync of the WAL); None: COMMIT already did
         self._timeout = timeout  # how long to wait for another process's batch, as SQLite's busy timeout
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
@@ -46,12 +51,17 @@ class GroupCommit:
         self._arriving = 0          # threads that asked for a transaction and have not joined yet
         self._open_batch = 0        # number of the batch whose transaction is open (0: none)
         self._batches = 0           # batches started so far
-        self._settled: dict[int, sqlite3.Error | None] = {}  # batch → None (committed) or its error
+        self._settled: dict[int, tuple] = {}  # batch → (None or its error, whether it wrote anything)
         self._waiting: dict[int, int] = {}  # batch → callers still to collect its result
+        self._committed = 0         # newest batch committed
+        self._synced = 0            # newest batch known to be on disk
+        self._syncing = False       # a thread is in `sync` now (outside the lock)
+        self._changes_at_begin = 0  # the connection's total_changes when the open batch began
+        self._sync_failures: list[tuple[int, int, OSError]] = []  # (first, last batch, error) per failed sync
 
     @contextmanager
     def transaction(self):
-        """Run the caller's writes in the open batch; return once a COMMIT made them durable."""
+        """Run the caller's writes in the open batch; return once they are committed and on disk."""
         with self._lock:
             self._arriving += 1
         with self._lock:
@@ -66,7 +76,8 @@ class GroupCommit:
                 self._undo_own_work(db, batch)
                 raise
             db.execute("RELEASE work")
-        self._wait_for_commit(batch)
+        if self._wait_for_commit(batch):
+            self._wait_until_durable(batch)
 
     def _begin(self) -> sqlite3.Connection:
         if self._db is None:
@@ -80,6 +91,7 @@ class GroupCommit:
                 raise
             self._batches += 1
             self._open_batch = self._batches
+            self._changes_at_begin = self._db.total_changes
         return self._db
 
     def _undo_own_work(self, db, batch: int) -> None:
@@ -94,18 +106,20 @@ class GroupCommit:
         except sqlite3.Error as exc:  # the whole transaction is gone: fail the batch
             self._fail_open_batch(exc)
 
-    def _wait_for_commit(self, batch: int) -> None:
+    def _wait_for_commit(self, batch: int) -> bool:
+        """Wait for (or run) the COMMIT of `batch`; whether the batch wrote anything."""
         with self._lock:
             while batch == self._open_batch and self._arriving:
                 self._lock.wait(_JOIN_WAIT)  # let threads already on their way add their work first
             if batch == self._open_batch:
                 self._commit()
-            error = self._settled[batch]
+            error, wrote = self._settled[batch]
             self._waiting[batch] -= 1
             if not self._waiting[batch]:
                 del self._waiting[batch], self._settled[batch]
         if error is not None:
             raise BatchFailed(error)
+        return wrote
 
     def _commit(self) -> None:
         batch = self._open_batch
@@ -114,9 +128,43 @@ class GroupCommit:
         except sqlite3.Error as exc:
             self._fail_open_batch(exc)
             return
+        wrote = self._db.total_changes != self._changes_at_begin  # a claim that found nothing needs no fsync
         self._end_batch()
-        self._settled[batch] = None
+        self._committed = batch
+        self._settled[batch] = (None, wrote)
         self._lock.notify_all()
+
+    def _wait_until_durable(self, batch: int) -> None:
+        """Return once a sync that started after `batch` committed has succeeded; run it if nobody is."""
+        if self._sync is None:
+            return
+        with self._lock:
+            while True:
+                self._raise_if_sync_failed(batch)
+                if self._synced >= batch:
+                    return
+                if not self._syncing:
+                    break
+                self._lock.wait()
+            self._syncing, through = True, self._committed
+        error = None
+        try:
+            self._sync()  # outside the lock: the next batch writes and commits meanwhile
+        except OSError as exc:
+            error = exc
+        with self._lock:
+            self._syncing = False
+            if error is None:
+                self._synced = max(self._synced, through)
+            else:  # never acknowledged, even once a later fsync succeeds: that one may not cover them
+                self._sync_failures = [*self._sync_failures[-99:], (self._synced + 1, through, error)]
+            self._lock.notify_all()
+        self._raise_if_sync_failed(batch)
+
+    def _raise_if_sync_failed(self, batch: int) -> None:
+        for first, last, error in self._sync_failures:
+            if first <= batch <= last:
+                raise BatchFailed(sqlite3.OperationalError(f"fsync of the write-ahead log failed: {error}"))
 
     def _fail_open_batch(self, exc: sqlite3.Error) -> None:
         """Roll back everything in the open batch and start over with a fresh connection."""
@@ -128,7 +176,7 @@ class GroupCommit:
         self._db = None
         self._end_batch()
         if self._waiting.get(batch):
-            self._settled[batch] = exc
+            self._settled[batch] = (exc, False)
         else:
             self._waiting.pop(batch, None)
         self._lock.notify_all()

@@ -24,11 +24,10 @@ def test_sqlite_survives_reopen(tmp_path):
     second.close()
 
 
-def test_sqlite_runs_wal_with_full_sync(tmp_path):
+def test_sqlite_runs_wal(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/s.db")
-    with store._connection() as db:
+    with store._connection() as db:  # durability of writes: see test_group_commit.py
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     store.close()
 
 

@@ -401,13 +401,14 @@ def run(args: argparse.Namespace) -> dict:
                    15, "the bench upstream")
         env = bench_env(folder, upstream_port, args)
         bare, ingest = measure_ingest(env, folder, args)
-        full = measure_delivering(env, folder, args, upstream_port)
+        full = None if args.ingest_only else measure_delivering(env, folder, args, upstream_port)
     result = {"machine": where, "bare": bare, "ingest": ingest, "bridge": full, "settings": vars(args),
-              "ingest_ratio": ingest["rps"] / bare["rps"],
-              "ingest_ratio_delivering": full["rps"] / bare["rps"],
-              "delivery_ratio": full["delivered_per_s"] / (full["accepted"] / full["seconds"]),
-              "elapsed_s": time.monotonic() - started}
+              "ingest_ratio": ingest["rps"] / bare["rps"], "elapsed_s": time.monotonic() - started}
+    if full:
+        result.update(ingest_ratio_delivering=full["rps"] / bare["rps"],
+                      delivery_ratio=full["delivered_per_s"] / (full["accepted"] / full["seconds"]))
     report(result)
+    print(f"http bench took {result['elapsed_s']:.0f}s")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return result
@@ -431,24 +432,27 @@ def report(r: dict) -> None:
     rows = (("bare Flask (reads the body, answers 202)", bare),
             ("bridge, ingest only (no delivery threads)", ingest),
             ("bridge, ingest while delivering", full))
-    for name, run in rows:
+    for name, run in filter(lambda row: row[1], rows):
         lat = run["latency_us"]
         print(f"  {name:<42} {run['rps']:6.0f} req/s  ack p50 {lat['p50'] / 1000:5.1f} ms  "
               f"p99 {lat['p99'] / 1000:6.1f} ms  CPU {run['cpu_ms_per_request']:4.2f} ms/req "
               f"({run['cpu_s'] / run['seconds']:.2f} cores)  peak RSS/worker "
               f"{'/'.join(f'{m:.0f}' for m in run['rss_mib'])} MiB  answers {dict(sorted(run['answers'].items()))}")
+    ok = lambda met: "ok" if met else "MISSED"  # noqa: E731
+    if not full:
+        print(f"ratio ingest   bridge / bare Flask req/s   : {r['ingest_ratio']:5.2f}  "
+              f"(target >= {INGEST_TARGET:.2f}: {ok(r['ingest_ratio'] >= INGEST_TARGET)})")
+        return
     up = full["upstream"]
     print(f"  {'delivered to the upstream':<42} {full['delivered_per_s']:6.0f} PATCH/s  ({up['patches']} PATCHes, "
           f"one per event, none bad; the last {full['drain_s']:.1f}s after the load stopped; store "
           f"{full['store_counts']})")
-    ok = lambda met: "ok" if met else "MISSED"  # noqa: E731
     print(f"ratio ingest   bridge / bare Flask req/s   : {r['ingest_ratio']:5.2f}  "
           f"(target >= {INGEST_TARGET:.2f}: {ok(r['ingest_ratio'] >= INGEST_TARGET)}); "
           f"while delivering: {r['ingest_ratio_delivering']:.2f}")
     print(f"ratio delivery delivered/s / its ingest/s  : {r['delivery_ratio']:5.2f}  "
           f"(target >= {DELIVERY_TARGET:.2f}: {ok(r['delivery_ratio'] >= DELIVERY_TARGET)}; "
           f"ingest {full['accepted'] / full['seconds']:.0f} events/s)")
-    print(f"http bench took {r['elapsed_s']:.0f}s")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -465,6 +469,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", metavar="DIR", help="py-spy each bridge worker during the load, into DIR")
     parser.add_argument("--profile-wall", action="store_true", help="with --profile: keep waiting threads too")
     parser.add_argument("--json", metavar="FILE", help="also write every number to FILE")
+    parser.add_argument("--ingest-only", action="store_true", help="bare Flask and ingest only, no delivering run")
     parser.add_argument("--poll-interval", type=float, default=float(os.environ.get("BENCH_POLL_INTERVAL", 0.1)))
     return parser.parse_args(argv)
 

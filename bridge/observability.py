@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sys
+from functools import lru_cache
 
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = ("authorization", "x-api-key", "api_key", "api-key", "token", "secret", "password",
@@ -64,13 +65,19 @@ class Scrubber:
         if isinstance(value, str):
             return self.text(value) if strings else value
         if isinstance(value, dict):
-            return {k: REDACTED if _sensitive(k) and v not in (None, "") else self.data(v, depth + 1, strings)
+            return {k: REDACTED if _sensitive(k) and v not in (None, "")
+                    else v if type(v) in _SCALARS and (type(v) is not str or not strings)  # noqa: E721
+                    else self.data(v, depth + 1, strings)
                     for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.data(v, depth + 1, strings) for v in value]
         return value
 
 
+_SCALARS = (str, int, float, bool, type(None))  # nothing inside them to walk
+
+
+@lru_cache(maxsize=4096)  # keys repeat: the same few field and payload names on every line
 def _sensitive(key) -> bool:
     lowered = str(key).lower()
     return any(name in lowered for name in SENSITIVE_NAMES)
@@ -85,10 +92,12 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {"ts": round(record.created, 3), "level": record.levelname.lower(),
                 "logger": record.name, "msg": record.getMessage()}
-        line.update(getattr(record, "fields", {}))
+        fields = getattr(record, "fields", None)
+        if fields:
+            line.update(SCRUBBER.keys(fields))  # the four keys above are never sensitive
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return SCRUBBER.text(json.dumps(SCRUBBER.keys(line), default=str))  # one text pass over the line
+        return SCRUBBER.text(json.dumps(line, default=str))  # one text pass over the line
 
 
 class TextFormatter(logging.Formatter):
@@ -119,6 +128,10 @@ def configure_logging(log_format: str = "auto", level: str = "INFO", stream=None
     logger.addHandler(_HANDLER)
     logger.setLevel(level)
     logger.propagate = False
+    # Neither format shows the caller's file and line or the process name, so logging need
+    # not walk the stack for them on every line (the logging HOWTO's "Optimization" table).
+    logging._srcfile = None
+    logging.logMultiprocessing = False
 
 
 def log_state(logger: logging.Logger, message: str, level: int = logging.INFO, **fields) -> None:

@@ -48,6 +48,7 @@ class GroupCommit:
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Condition()
+        self._counting = threading.Lock()  # guards `_arriving`
         self._arriving = 0          # threads that asked for a transaction and have not joined yet
         self._open_batch = 0        # number of the batch whose transaction is open (0: none)
         self._batches = 0           # batches started so far
@@ -56,16 +57,19 @@ class GroupCommit:
         self._committed = 0         # newest batch committed
         self._synced = 0            # newest batch known to be on disk
         self._syncing = False       # a thread is in `sync` now (outside the lock)
+        self._syncs_done = 0        # syncs ended so far
         self._changes_at_begin = 0  # the connection's total_changes when the open batch began
         self._sync_failures: list[tuple[int, int, OSError]] = []  # (first, last batch, error) per failed sync
 
     @contextmanager
     def transaction(self):
         """Run the caller's writes in the open batch; return once they are committed and on disk."""
-        with self._lock:
+        with self._counting:  # not self._lock: a writer holds that while it writes
             self._arriving += 1
         with self._lock:
-            self._arriving -= 1
+            self._gather()
+            with self._counting:
+                self._arriving -= 1
             db = self._begin()
             batch = self._open_batch
             self._waiting[batch] = self._waiting.get(batch, 0) + 1
@@ -78,6 +82,17 @@ class GroupCommit:
             db.execute("RELEASE work")
         if self._wait_for_commit(batch):
             self._wait_until_durable(batch)
+
+    def _gather(self) -> None:
+        """While this process's fsync runs and no batch is open, wait for that fsync to end.
+
+        Writers that arrive meanwhile then write one batch and share one COMMIT and one
+        fsync, instead of each paying for its own; nobody holds the write lock while
+        waiting, so the other processes write in the meantime.
+        """
+        seen = self._syncs_done
+        while self._syncing and not self._open_batch and self._syncs_done == seen:
+            self._lock.wait()
 
     def _begin(self) -> sqlite3.Connection:
         if self._db is None:
@@ -149,16 +164,19 @@ class GroupCommit:
             self._syncing, through = True, self._committed
         error = None
         try:
-            self._sync()  # outside the lock: the next batch writes and commits meanwhile
-        except OSError as exc:
+            self._sync()  # outside the lock: the next batch gathers writes meanwhile
+        except BaseException as exc:  # whatever it was, these batches are not known to be on disk
             error = exc
         with self._lock:
             self._syncing = False
+            self._syncs_done += 1
             if error is None:
                 self._synced = max(self._synced, through)
             else:  # never acknowledged, even once a later fsync succeeds: that one may not cover them
                 self._sync_failures = [*self._sync_failures[-99:], (self._synced + 1, through, error)]
             self._lock.notify_all()
+        if error is not None and not isinstance(error, OSError):
+            raise error
         self._raise_if_sync_failed(batch)
 
     def _raise_if_sync_failed(self, batch: int) -> None:

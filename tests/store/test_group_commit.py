@@ -89,39 +89,42 @@ def test_a_writer_returns_only_after_the_sync_that_follows_its_commit(group):
     assert outcome == {"returned": True} and sync.calls == 1
 
 
-def test_the_next_batch_commits_during_a_sync_and_waits_for_a_sync_of_its_own(group):
-    commit, sync, rows = group
-    sync.hold()
-    first, first_outcome = insert_in_thread(commit, 1)
-    assert sync.entered.wait(DEADLINE)
-    second, second_outcome = insert_in_thread(commit, 2)
+def gathered(commit, count: int) -> None:
+    """Wait (with a deadline) until `count` writers are waiting for the running fsync to end."""
     tick = threading.Event()
-    while rows() != {1, 2}:  # the second batch writes and commits while the first fsync runs
-        assert not tick.wait(0.001) and first.is_alive()
-    assert first_outcome == {} and second_outcome == {}
-    sync.entered.clear()
-    sync.release.set()
-    first.join(DEADLINE)
-    second.join(DEADLINE)
-    # The first fsync started before the second COMMIT, so it cannot cover it: a second one ran.
-    assert first_outcome == second_outcome == {"returned": True} and sync.calls == 2
+    for _ in range(DEADLINE * 1000):
+        if commit._arriving == count and not commit._open_batch:
+            return
+        tick.wait(0.001)
+    raise AssertionError(f"{count} writers never gathered")
 
 
-def test_writers_that_commit_during_a_sync_share_the_next_one(group):
+def test_writers_arriving_during_a_sync_share_the_next_commit_and_sync(group):
     commit, sync, rows = group
     sync.hold()
-    blocker, _ = insert_in_thread(commit, 0)
+    blocker, blocker_outcome = insert_in_thread(commit, 0)
     assert sync.entered.wait(DEADLINE)
     threads = [insert_in_thread(commit, n) for n in range(1, 9)]
-    tick = threading.Event()
-    while rows() != set(range(0, 9)):  # all eight commit while the first fsync is held
-        assert not tick.wait(0.001) and blocker.is_alive()
-    assert all(outcome == {} for _, outcome in threads)  # none acknowledged yet
+    gathered(commit, 8)  # all eight wait, holding no lock, while the disk is busy
+    assert rows() == {0} and all(outcome == {} for _, outcome in threads)
     sync.release.set()
     for thread, _ in [(blocker, None), *threads]:
         thread.join(DEADLINE)
+    assert blocker_outcome == {"returned": True}
     assert all(outcome == {"returned": True} for _, outcome in threads)
-    assert sync.calls == 2  # the blocker's, then one covering the other eight
+    assert rows() == set(range(0, 9))
+    assert (commit._batches, sync.calls) == (2, 2)  # the blocker's batch, then one for the other eight
+
+
+def test_a_sync_that_raises_something_else_fails_its_writer_and_frees_the_next(group):
+    commit, sync, rows = group
+    sync.fail_next = RuntimeError("a bug, not a disk error")
+    with pytest.raises(RuntimeError):
+        with commit.transaction() as db:
+            db.execute("INSERT INTO t (n) VALUES (1)")
+    with commit.transaction() as db:  # not stuck behind a sync that never said it ended
+        db.execute("INSERT INTO t (n) VALUES (2)")
+    assert rows() == {1, 2} and sync.calls == 2
 
 
 def test_a_failed_sync_fails_its_writers_even_after_a_later_sync_succeeds(group):

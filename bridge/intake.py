@@ -93,7 +93,7 @@ class Intake:
     def _accept(self, mapping: Mapping, event, now: float) -> dict:
         rendered = mapping.render(event)
         record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, event.fingerprint,
-                             data=event.data)
+                             data=event.data, data_json=event.data_json)
         if not rendered:
             record.outcome, record.reason = IGNORED, "no_route_matched"
         deliveries = [new_delivery(r) for r in rendered]

@@ -41,6 +41,7 @@ class Event:
     occurred_at: str | None  # UTC `YYYY-MM-DDTHH:MM:SSZ`-style text, or None if unknown
     data: Any
     fingerprint: str = ""  # hash of the content that identifies it (volatile fields left out)
+    data_json: str | None = None  # `data` as JSON text, when hashing already produced it
 
 
 @dataclass
@@ -141,13 +142,16 @@ class Mapping:
     def make_event(self, data, headers) -> Event:
         """One event (an item `events` selected, or the whole body) with its id, type and occurred_at."""
         read = {k: (f(data, headers) if f else None) for k, f in self.event_fields.items()}
-        fingerprint = content_hash(_without(data, self.volatile))
+        hashed = _without(data, self.volatile)
+        canonical = canonical_json(hashed)
+        fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
         event_id = read["id"]
         if event_id in (None, ""):
             # No id in the event: identical re-sends still dedupe on the content hash.
             event_id = "sha256:" + fingerprint
         return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
-                     normalise_time(read["occurred_at"]), data, fingerprint)
+                     normalise_time(read["occurred_at"]), data, fingerprint,
+                     canonical if hashed is data else None)  # the store keeps this text: no second encoding
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
@@ -163,10 +167,9 @@ class Mapping:
         return rendered
 
 
-def content_hash(data) -> str:
-    """SHA-256 of canonical JSON: the same content gives the same hash whatever the key order."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def canonical_json(data) -> str:
+    """Compact JSON with sorted keys: the same content gives the same text whatever the key order."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _without(data, paths: list[list[str]]):
@@ -207,7 +210,7 @@ def normalise_time(value) -> str | None:
             return None
     except (TransformError, ValueError, OverflowError, OSError):
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _is_uuid(value) -> bool:

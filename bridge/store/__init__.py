@@ -53,6 +53,13 @@ class EventRecord:
     outcome: str = ACCEPTED  # or IGNORED
     reason: str | None = None
     data: object = None  # the event as received, kept so a fixed mapping can replay it
+    data_json: str | None = None  # `data` already encoded as JSON, if the caller has it
+
+    def data_text(self) -> str | None:
+        """`data` as the JSON text to store."""
+        if self.data_json is not None:
+            return self.data_json
+        return None if self.data is None else json.dumps(self.data)
 
 
 @dataclass

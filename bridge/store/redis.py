@@ -82,7 +82,7 @@ class RedisStore:
         member = self._event_member(event.source, event.event_id)
         fields = _pairs(source=event.source, event_id=event.event_id, type=event.type,
                         occurred_at=event.occurred_at, outcome=event.outcome, reason=event.reason,
-                        data=_dumps(event.data))
+                        data=event.data_text())
         args = [uuid.uuid4().hex, _num(now), event.body_hash, member, len(fields), *fields]
         for d in deliveries:
             pairs = _pairs(source=event.source, event_id=event.event_id, route=d.route, target=json.dumps(d.target),

@@ -163,7 +163,7 @@ class SQLiteStore:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
         # Serialised before the transaction: the write lock is held for SQL only.
         event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
-                     event.outcome, event.reason, now, _dumps(event.data))
+                     event.outcome, event.reason, now, event.data_text())
         delivery_rows = [(event.source, event.event_id, d.route, json.dumps(d.target), target_key(d.target),
                           json.dumps(d.attributes), d.status, now, _dumps(d.error), now, event.occurred_at, now)
                          for d in deliveries]

@@ -115,3 +115,36 @@ def test_missing_match_waits_then_dies(make_bridge, reevo, tmp_path):
     bridge.deliver()
     (record,) = bridge.deliveries("deals", "d1")
     assert (record.status, record.last_error["code"]) == (DEAD, "target_not_found")
+
+
+def test_a_redirect_from_reevo_is_not_followed(reevo):
+    """A 307 would resend the PATCH (and our key) wherever Location points: it is a dead answer instead."""
+    import http.server
+    import threading
+
+    from bridge.reevo import DEAD as OUTCOME_DEAD
+    from bridge.reevo import ReevoClient
+    from helpers import OPP, SANDBOX_KEY
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_PATCH(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(307)
+            self.send_header("Location", f"{reevo.url}/api/v2/opportunity/{OPP}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = ReevoClient(f"http://127.0.0.1:{server.server_address[1]}", SANDBOX_KEY)
+    try:
+        outcome = client.patch_opportunity(OPP, {"amount": 1}, "key-1", 0)
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+    assert (outcome.kind, outcome.status, outcome.code) == (OUTCOME_DEAD, 307, "http_307")
+    assert reevo.requests("PATCH") == []

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bridge import alerts, metrics, reevo
 from bridge.observability import log_state
-from bridge.store import DeliveryRecord, StoreUnavailable
+from bridge.store import Completion, DeliveryRecord, StoreUnavailable
 from bridge.targets import TargetResolver
 
 log = logging.getLogger("bridge.delivery")
@@ -73,12 +73,36 @@ class DeliveryWorker:
         if self.paused_until > now:
             return 0
         records = self.store.claim(1 if self.paused else self.batch, self.lease_seconds, now)
-        for index, record in enumerate(records):
-            if stop is not None and stop.is_set():
-                self._release(records[index:])
-                break
-            self.deliver(record)
+        accepted: list[tuple] = []  # what Reevo accepted, recorded as delivered together
+        try:
+            for index, record in enumerate(records):
+                if stop is not None and stop.is_set():
+                    self._release(records[index:])
+                    break
+                if accepted and self.clock() - now > self.lease_seconds / 3:
+                    self._complete(accepted)  # record these before their leases could run out
+                self.deliver(record, accepted)
+        finally:
+            self._complete(accepted)
         return len(records)
+
+    def _complete(self, accepted: list[tuple]) -> None:
+        """Mark what Reevo accepted as delivered, in one store write (one fsync for the batch).
+
+        Until then the deliveries stay leased, so no other worker sends to their
+        opportunities; if this process dies first, they are sent again after the
+        lease, with the same Idempotency-Key.
+        """
+        if not accepted:
+            return
+        now = self.clock()
+        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied) for r, opp, applied, _ in accepted],
+                                 now)
+        for record, _, _, fields in accepted:
+            metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
+            metrics.DELIVERY_LATENCY.labels(record.source).observe(max(0.0, now - record.received_at))
+            log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
+        accepted.clear()
 
     def _release(self, records: list[DeliveryRecord]) -> None:
         """Give unstarted deliveries back at once, so another worker takes them without a lease wait."""
@@ -86,8 +110,8 @@ class DeliveryWorker:
         for record in records:
             self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
 
-    def deliver(self, record: DeliveryRecord) -> None:
-        """Deliver one claimed record and store the outcome."""
+    def deliver(self, record: DeliveryRecord, accepted: list | None = None) -> None:
+        """Deliver one claimed record and store the outcome (a success goes to `accepted`, if given)."""
         now = self.clock()
         opportunity_id, outcome = self.resolver.resolve(record, now)
         sent = {}
@@ -98,7 +122,7 @@ class DeliveryWorker:
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
-        self._settle(record, outcome, opportunity_id, sent)
+        self._settle(record, outcome, opportunity_id, sent, accepted)
 
     def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> dict:
         """The stale guard: drop fields that a newer event has already set on this opportunity."""
@@ -122,17 +146,19 @@ class DeliveryWorker:
             fields.update(http_status=outcome.status, reason=outcome.code)
         return fields
 
-    def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id, sent: dict) -> None:
+    def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id, sent: dict,
+                accepted: list | None = None) -> None:
         now = self.clock()
         fields = self._fields(record, opportunity_id, outcome)
         if outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
             self._resume()  # Reevo judged the request itself, so it accepted our key
         if outcome.kind == reevo.DELIVERED:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
-            self.store.complete(record.id, record.lease_token, now, opportunity_id=opportunity_id, applied=applied)
-            metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
-            metrics.DELIVERY_LATENCY.labels(record.source).observe(max(0.0, now - record.received_at))
-            log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
+            done = (record, opportunity_id, applied, fields)
+            if accepted is None:
+                self._complete([done])
+            else:
+                accepted.append(done)
         elif outcome.kind == reevo.PAUSED:
             self._pause(record, outcome, now, fields)
         elif outcome.kind == reevo.RETRY and not self.policy.gives_up(record, now):

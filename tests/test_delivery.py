@@ -148,3 +148,35 @@ def test_a_redirect_from_reevo_is_not_followed(reevo):
         server.server_close()
     assert (outcome.kind, outcome.status, outcome.code) == (OUTCOME_DEAD, 307, "http_307")
     assert reevo.requests("PATCH") == []
+
+
+def batch_of_three(bridge) -> list:
+    """Three events for three opportunities: one claim takes all of them."""
+    from bridge.sandbox.known import DEMO_OPPORTUNITY_ID, INITECH_OPPORTUNITY_ID, STRIPE_OPPORTUNITY_ID
+    for number, opp in enumerate((DEMO_OPPORTUNITY_ID, STRIPE_OPPORTUNITY_ID, INITECH_OPPORTUNITY_ID)):
+        event = subscription(f"evt_batch_{number}", 1_000 + number)
+        event["data"]["object"]["metadata"]["reevo_opportunity_id"] = opp
+        assert bridge.post("stripe", event).status_code == 202
+    assert bridge.worker.run_once() == 3
+    return [bridge.deliveries("stripe", f"evt_batch_{n}")[0] for n in range(3)]
+
+
+def test_a_claimed_batch_is_recorded_as_delivered_in_one_write(bridge, reevo):
+    delivered = batch_of_three(bridge)
+    assert [d.status for d in delivered] == [DELIVERED] * 3 and len(reevo.patches()) == 3
+    assert len({bridge.store.get_delivery(d.id).extra["updated_at"] for d in delivered}) == 1
+
+
+def test_a_slow_batch_records_what_went_out_before_its_leases_could_run_out(make_bridge, reevo):
+    bridge = make_bridge(BRIDGE_LEASE_SECONDS=60)
+    ticking = bridge.clock
+
+    class SlowClock:  # every reading is 11 s later: a third of the lease passes within each delivery
+        def __call__(self):
+            ticking.advance(11)
+            return ticking.now
+
+    bridge.worker.clock = SlowClock()
+    delivered = batch_of_three(bridge)
+    assert [d.status for d in delivered] == [DELIVERED] * 3
+    assert len({bridge.store.get_delivery(d.id).extra["updated_at"] for d in delivered}) == 3

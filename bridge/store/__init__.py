@@ -74,6 +74,16 @@ class NewDelivery:
 
 
 @dataclass
+class Completion:
+    """One `complete` of a `complete_many`: a delivery Reevo accepted, with its lease token."""
+
+    delivery_id: int
+    token: str
+    opportunity_id: str | None = None
+    applied: dict[str, str] | None = None
+
+
+@dataclass
 class DeliveryRecord:
     """A stored delivery as the workers and the admin API see it."""
 

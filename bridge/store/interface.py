@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bridge.store import DeliveryRecord, EventRecord, NewDelivery
+from bridge.store import Completion, DeliveryRecord, EventRecord, NewDelivery
 
 # Keys a list/replay filter may hold (see `list_deliveries`).
 FILTER_KEYS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -53,6 +53,9 @@ class Store(Protocol):
         `applied` maps field → occurred_at text (ISO UTC, so text order is time order);
         the store keeps the max of the stored and the given time per (opportunity, field).
         """
+
+    def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
+        """`complete` for each, in order, each atomic on its own; one write for all where the backend can."""
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
                  count_attempt: bool = True) -> bool:

@@ -16,8 +16,8 @@ import uuid
 from contextlib import contextmanager
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
-                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, DeliveryRecord, EventRecord,
-                          InvalidQuery, NewDelivery, StoreUnavailable, target_key)
+                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
+                          EventRecord, InvalidQuery, NewDelivery, StoreUnavailable, target_key)
 from bridge.store.group_commit import BatchFailed, GroupCommit
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_schema import migrate
@@ -246,17 +246,24 @@ class SQLiteStore:
 
         False when the lease was lost (another worker has the delivery now).
         """
-        changes = {"last_error": None}
-        if opportunity_id:
-            changes["opportunity_id"] = opportunity_id
+        return self.complete_many([Completion(delivery_id, token, opportunity_id, applied)], now)[0]
+
+    def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
+        """`complete` for each, all in one transaction (one COMMIT and fsync for a batch of deliveries)."""
         with self._transaction() as db:
-            result = self._finish(db, delivery_id, token, now, DELIVERED, **changes)
-            if result == "done" and opportunity_id and applied:
-                db.executemany(
-                    "INSERT INTO field_times (opportunity_id, field, occurred_at, recorded_at) VALUES (?,?,?,?)"
-                    " ON CONFLICT (opportunity_id, field) DO UPDATE"
-                    " SET occurred_at = MAX(occurred_at, excluded.occurred_at), recorded_at = excluded.recorded_at",
-                    [(opportunity_id, name, when, now) for name, when in applied.items() if when])
+            return [self._complete(db, c, now) for c in completions]
+
+    def _complete(self, db, c: Completion, now: float) -> bool:
+        changes = {"last_error": None}
+        if c.opportunity_id:
+            changes["opportunity_id"] = c.opportunity_id
+        result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, **changes)
+        if result == "done" and c.opportunity_id and c.applied:
+            db.executemany(
+                "INSERT INTO field_times (opportunity_id, field, occurred_at, recorded_at) VALUES (?,?,?,?)"
+                " ON CONFLICT (opportunity_id, field) DO UPDATE"
+                " SET occurred_at = MAX(occurred_at, excluded.occurred_at), recorded_at = excluded.recorded_at",
+                [(c.opportunity_id, name, when, now) for name, when in c.applied.items() if when])
         return result != "lost"
 
     def _finish_one(self, delivery_id: int, token: str, now: float, status: str, **changes) -> bool:

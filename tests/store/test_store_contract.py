@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, QUEUED, RETRYING, SUPERSEDED,
-                          InvalidQuery, NewDelivery)
+                          Completion, InvalidQuery, NewDelivery)
 from store_samples import DAY, OPP_A, OPP_B, T0, delivery, event
 
 
@@ -380,3 +380,18 @@ def test_counts_and_oldest_queued(store):
     assert store.oldest_queued_at() == T0 + 5
     assert store.counts() == {DELIVERED: 1, QUEUED: 1}
     store.ping()
+
+
+def test_complete_many_finishes_each_on_its_own_lease(store):
+    store.accept(event("e0"), [delivery(OPP_A)], T0)
+    lost = claim_one(store, T0)  # leased until T0 + 30
+    store.accept(event("e1"), [delivery(OPP_B)], T0)
+    kept = claim_one(store, T0 + 20)  # leased until T0 + 50
+    assert claim_one(store, T0 + 31).id == lost.id  # its lease expired: another worker holds it now
+    results = store.complete_many([Completion(lost.id, lost.lease_token, OPP_A, {"stage": "t1"}),
+                                   Completion(kept.id, kept.lease_token, OPP_B, {"stage": "t2"})], T0 + 32)
+    assert results == [False, True]
+    assert (store.get_delivery(lost.id).status, store.get_delivery(kept.id).status) == (DELIVERING, DELIVERED)
+    assert store.field_times(OPP_A, ["stage"]) == {}
+    assert store.field_times(OPP_B, ["stage"]) == {"stage": "t2"}
+    assert store.complete_many([], T0 + 33) == []

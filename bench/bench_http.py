@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
 def run(args: argparse.Namespace) -> dict:
     if shutil.which("wrk") is None:
         raise BenchError("wrk is not installed: `make bench` installs it (apt-get install wrk)")
-    started, where = time.monotonic(), machine()
+    started, where, stolen = time.monotonic(), machine(), cpu_ticks()
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bridge-bench-")))
         upstream_port = free_port()
@@ -403,15 +403,28 @@ def run(args: argparse.Namespace) -> dict:
         bare, ingest = measure_ingest(env, folder, args)
         full = None if args.ingest_only else measure_delivering(env, folder, args, upstream_port)
     result = {"machine": where, "bare": bare, "ingest": ingest, "bridge": full, "settings": vars(args),
-              "ingest_ratio": ingest["rps"] / bare["rps"], "elapsed_s": time.monotonic() - started}
+              "ingest_ratio": ingest["rps"] / bare["rps"], "elapsed_s": time.monotonic() - started,
+              "steal_share": steal_share(stolen, cpu_ticks())}
     if full:
         result.update(ingest_ratio_delivering=full["rps"] / bare["rps"],
                       delivery_ratio=full["delivered_per_s"] / (full["accepted"] / full["seconds"]))
     report(result)
-    print(f"http bench took {result['elapsed_s']:.0f}s")
+    print(f"http bench took {result['elapsed_s']:.0f}s; the hypervisor took {result['steal_share']:.0%} "
+          "of this machine's CPU time meanwhile (steal: work on other machines, which slows both apps)")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return result
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(all CPU ticks, stolen ticks) since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[0] - before[0]
+    return (after[1] - before[1]) / total if total else 0.0
 
 
 def machine() -> str:

@@ -59,7 +59,7 @@ class GroupCommit:
         self._syncing = False       # a thread is in `sync` now (outside the lock)
         self._syncs_done = 0        # syncs ended so far
         self._changes_at_begin = 0  # the connection's total_changes when the open batch began
-        self._sync_failures: list[tuple[int, int, OSError]] = []  # (first, last batch, error) per failed sync
+        self._sync_failures: list[tuple[int, int, BaseException]] = []  # (first, last batch, error) per failed sync
 
     @contextmanager
     def transaction(self):

@@ -110,8 +110,8 @@ class DeliveryWorker:
         for record in records:
             self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
 
-    def deliver(self, record: DeliveryRecord, accepted: list | None = None) -> None:
-        """Deliver one claimed record and store the outcome (a success goes to `accepted`, if given)."""
+    def deliver(self, record: DeliveryRecord, accepted: list) -> None:
+        """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`)."""
         now = self.clock()
         opportunity_id, outcome = self.resolver.resolve(record, now)
         sent = {}
@@ -147,18 +147,14 @@ class DeliveryWorker:
         return fields
 
     def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id, sent: dict,
-                accepted: list | None = None) -> None:
+                accepted: list) -> None:
         now = self.clock()
         fields = self._fields(record, opportunity_id, outcome)
         if outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
             self._resume()  # Reevo judged the request itself, so it accepted our key
         if outcome.kind == reevo.DELIVERED:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
-            done = (record, opportunity_id, applied, fields)
-            if accepted is None:
-                self._complete([done])
-            else:
-                accepted.append(done)
+            accepted.append((record, opportunity_id, applied, fields))
         elif outcome.kind == reevo.PAUSED:
             self._pause(record, outcome, now, fields)
         elif outcome.kind == reevo.RETRY and not self.policy.gives_up(record, now):

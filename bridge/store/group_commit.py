@@ -40,10 +40,10 @@ class BatchFailed(Exception):
 class GroupCommit:
     """One write connection per process; `transaction()` is a context manager like BEGIN…COMMIT."""
 
-    def __init__(self, connect, lock_path: str | None = None, timeout: float = 5.0, sync=None):
+    def __init__(self, connect, lock_path: str | None = None, timeout: float = 5.0, *, sync):
         self._connect = connect
         self._lock_path = lock_path
-        self._sync = sync  # makes committed batches durable (fsync of the WAL); None: COMMIT already did
+        self._sync = sync  # makes committed batches durable (the store's fsync of the WAL)
         self._timeout = timeout  # how long to wait for another process's batch, as SQLite's busy timeout
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
@@ -151,8 +151,6 @@ class GroupCommit:
 
     def _wait_until_durable(self, batch: int) -> None:
         """Return once a sync that started after `batch` committed has succeeded; run it if nobody is."""
-        if self._sync is None:
-            return
         with self._lock:
             while True:
                 self._raise_if_sync_failed(batch)

@@ -46,6 +46,8 @@ def test_sqlite_schema_is_migrated_by_the_bridge(tmp_path):
     with store._connection() as db:
         assert [v for (v,) in db.execute("SELECT version FROM schema_version ORDER BY version")] == list(
             range(1, SCHEMA_VERSION + 1))
+        indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "deliveries_pending" in indexes and "deliveries_target" not in indexes  # v4 added, v5 dropped
     assert store.accept(event(), [delivery()], T0) == DUPLICATE
     (record,) = store.claim(1, 30, T0)
     assert store.complete(record.id, record.lease_token, T0, opportunity_id="o", applied={"stage": "x"})

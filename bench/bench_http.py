@@ -2,16 +2,18 @@
 
 Starts, on free 127.0.0.1 ports in a temporary folder:
   - bench/upstream.py, a minimal fast Reevo stand-in that answers PATCH with 200 and counts;
-  - three apps in turn, each under the SAME gunicorn.conf.py and environment (workers,
-    threads, gthread, timeouts, logging): the bare Flask app (bench/bare_flask.py), the
-    bridge with no delivery threads (ingest alone: verify, map, durable SQLite accept),
+  - four apps, each under the SAME gunicorn.conf.py and environment (workers, threads,
+    gthread, timeouts, logging): the bare Flask app (bench/bare_flask.py), the Stripe
+    handler one would write by hand with a durable SQLite INSERT (bench/handwritten_flask.py),
+    the bridge with no delivery threads (ingest alone: verify, map, durable SQLite accept),
     and the bridge delivering to the upstream while it ingests (the default deployment);
 and drives each with wrk (bench/webhooks.lua): same connections, same duration, after a
 short warm-up. Every request to the bridge is a distinct, validly signed Stripe
 `customer.subscription.updated` event for its own opportunity, signed just before its
 run; a run where fewer than 99% of the answers are 202 is refused as meaningless.
 
-Reports requests/s of each and the ratios to bare Flask, ack latency p50/p99, the CPU the
+Reports requests/s of each and the ratios to bare Flask (and the bridge's to the
+hand-written handler), ack latency p50/p99, the CPU the
 workers spent per request, delivered PATCH/s at the upstream (first PATCH to last, after
 the backlog drained) and its ratio to the ingest rate that produced them, and peak RSS
 (VmHWM) of each gunicorn worker. The ratios are measured in one run on one machine, so
@@ -267,36 +269,42 @@ def fresh_bodies(folder: Path, name: str, rate: float, duration: float) -> Path:
     return path
 
 
-def measure_ingest(env: dict, folder: Path, args) -> tuple[dict, dict]:
-    """Bare Flask and the bridge without delivery threads, both up at once, measured in turns.
+def measure_ingest(env: dict, folder: Path, args) -> dict[str, dict]:
+    """Bare Flask, the hand-written handler and the bridge without delivery threads, all up at once,
+    measured in turns.
 
     Each gets `args.rounds` runs of duration/rounds seconds, alternating, so a change in
-    what else the machine is doing falls on both alike.
+    what else the machine is doing falls on all alike.
     """
     bridge_env = dict(env, BRIDGE_STORE_URL=f"sqlite:///{folder}/ingest.db", BRIDGE_DELIVERY_THREADS="0")
+    apps = {"bare": ("bare_flask:app", env),
+            "handwritten": ("handwritten_flask:app", dict(env, HANDWRITTEN_DB=str(folder / "handwritten.db"))),
+            "ingest": (args.app, bridge_env)}
     with ExitStack() as stack:
-        bare = stack.enter_context(start_gunicorn("bare", "bare_flask:app", env, free_port(), folder, args.workers))
-        bridge = stack.enter_context(start_gunicorn("ingest", args.app, bridge_env, free_port(), folder,
-                                                    args.workers))
+        servers = {name: stack.enter_context(start_gunicorn(name, app, app_env, free_port(), folder, args.workers))
+                   for name, (app, app_env) in apps.items()}
         bare_bodies = folder / "bare.txt"
         write_bodies(bare_bodies, 2000, "bare")  # the bare app reads and drops them: repeats cost the same
-        run_wrk(bare.port, bare_bodies, args.warmup, args.connections, args.wrk_threads)
-        warm = run_wrk(bridge.port, fresh_bodies(folder, "ingest-warm", 1000, args.warmup), args.warmup,
-                       args.connections, args.wrk_threads)
-        pids = {"bare": worker_pids(bare.pid), "ingest": worker_pids(bridge.pid)}
+        run_wrk(servers["bare"].port, bare_bodies, args.warmup, args.connections, args.wrk_threads)
+        rates = {name: run_wrk(servers[name].port, fresh_bodies(folder, f"{name}-warm", 1000, args.warmup),
+                               args.warmup, args.connections, args.wrk_threads)["rps"]
+                 for name in ("handwritten", "ingest")}
+        pids = {name: worker_pids(server.pid) for name, server in servers.items()}
         seconds = args.duration / args.rounds
-        runs = {"bare": [], "ingest": []}
+        runs = {name: [] for name in apps}
         for round_ in range(args.rounds):
-            runs["bare"].append(loaded(bare.port, bare_bodies, args, pids["bare"], seconds))
-            bodies = fresh_bodies(folder, f"ingest-{round_}", warm["rps"], seconds)
-            runs["ingest"].append(loaded(bridge.port, bodies, args, pids["ingest"], seconds))
-            check_accepted("the bridge", runs["ingest"][-1], bridge)
+            for name, server in servers.items():
+                bodies = bare_bodies if name == "bare" else fresh_bodies(folder, f"{name}-{round_}", rates[name],
+                                                                         seconds)
+                runs[name].append(loaded(server.port, bodies, args, pids[name], seconds))
+                if name != "bare":
+                    check_accepted(name, runs[name][-1], server)
         results = {name: combine(r) for name, r in runs.items()}
-        for name, server in (("bare", bare), ("ingest", bridge)):
+        for name, server in servers.items():
             server.check_alive()
             results[name]["rss_mib"] = [peak_rss_mib(p) for p in worker_pids(server.pid)]
-        check_accepted("bare Flask", results["bare"], bare, distinct=False)
-    return results["bare"], results["ingest"]
+        check_accepted("bare Flask", results["bare"], servers["bare"], distinct=False)
+    return results
 
 
 def measure_delivering(env: dict, folder: Path, args, upstream_port: int) -> dict:
@@ -400,10 +408,12 @@ def run(args: argparse.Namespace) -> dict:
         wait_until(lambda: upstream.check_alive() or call(upstream_port, "GET", "/api/v2/health")[0] == 200,
                    15, "the bench upstream")
         env = bench_env(folder, upstream_port, args)
-        bare, ingest = measure_ingest(env, folder, args)
+        ingest_runs = measure_ingest(env, folder, args)
         full = None if args.ingest_only else measure_delivering(env, folder, args, upstream_port)
-    result = {"machine": where, "bare": bare, "ingest": ingest, "bridge": full, "settings": vars(args),
-              "ingest_ratio": ingest["rps"] / bare["rps"], "elapsed_s": time.monotonic() - started,
+    bare, ingest, handwritten = ingest_runs["bare"], ingest_runs["ingest"], ingest_runs["handwritten"]
+    result = {"machine": where, "bare": bare, "handwritten": handwritten, "ingest": ingest, "bridge": full,
+              "settings": vars(args), "ingest_ratio": ingest["rps"] / bare["rps"],
+              "handwritten_ratio": handwritten["rps"] / bare["rps"], "elapsed_s": time.monotonic() - started,
               "steal_share": steal_share(stolen, cpu_ticks())}
     if full:
         result.update(ingest_ratio_delivering=full["rps"] / bare["rps"],
@@ -437,12 +447,14 @@ def machine() -> str:
 
 def report(r: dict) -> None:
     bare, ingest, full, s = r["bare"], r["ingest"], r["bridge"], r["settings"]
+    handwritten = r["handwritten"]
     print(f"machine: {r['machine']}")
-    print(f"gunicorn gthread, {s['workers']} workers x {s['threads']} threads (both apps); bridge with "
+    print(f"gunicorn gthread, {s['workers']} workers x {s['threads']} threads (all apps); bridge with "
           f"{s['delivery_threads']} delivery thread(s)/worker, poll {s['poll_interval']:g}s; wrk {s['connections']} "
-          f"connections, {s['duration']:g}s per app after a {s['warmup']:g}s warm-up (bare and ingest-only "
-          f"in {s['rounds']} alternating turns; latency: the worse turn)")
+          f"connections, {s['duration']:g}s per app after a {s['warmup']:g}s warm-up (bare, hand-written and "
+          f"ingest-only in {s['rounds']} alternating turns; latency: the worse turn)")
     rows = (("bare Flask (reads the body, answers 202)", bare),
+            ("hand-written (verify, durable INSERT)", handwritten),
             ("bridge, ingest only (no delivery threads)", ingest),
             ("bridge, ingest while delivering", full))
     for name, run in filter(lambda row: row[1], rows):
@@ -452,9 +464,12 @@ def report(r: dict) -> None:
               f"({run['cpu_s'] / run['seconds']:.2f} cores)  peak RSS/worker "
               f"{'/'.join(f'{m:.0f}' for m in run['rss_mib'])} MiB  answers {dict(sorted(run['answers'].items()))}")
     ok = lambda met: "ok" if met else "MISSED"  # noqa: E731
+    reference = (f"ratio durable  hand-written / bare Flask   : {r['handwritten_ratio']:5.2f}  (what a durable "
+                 f"SQLite accept alone allows here); bridge / hand-written: {ingest['rps'] / handwritten['rps']:.2f}")
     if not full:
         print(f"ratio ingest   bridge / bare Flask req/s   : {r['ingest_ratio']:5.2f}  "
               f"(target >= {INGEST_TARGET:.2f}: {ok(r['ingest_ratio'] >= INGEST_TARGET)})")
+        print(reference)
         return
     up = full["upstream"]
     print(f"  {'delivered to the upstream':<42} {full['delivered_per_s']:6.0f} PATCH/s  ({up['patches']} PATCHes, "
@@ -463,6 +478,7 @@ def report(r: dict) -> None:
     print(f"ratio ingest   bridge / bare Flask req/s   : {r['ingest_ratio']:5.2f}  "
           f"(target >= {INGEST_TARGET:.2f}: {ok(r['ingest_ratio'] >= INGEST_TARGET)}); "
           f"while delivering: {r['ingest_ratio_delivering']:.2f}")
+    print(reference)
     print(f"ratio delivery delivered/s / its ingest/s  : {r['delivery_ratio']:5.2f}  "
           f"(target >= {DELIVERY_TARGET:.2f}: {ok(r['delivery_ratio'] >= DELIVERY_TARGET)}; "
           f"ingest {full['accepted'] / full['seconds']:.0f} events/s)")

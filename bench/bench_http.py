@@ -20,7 +20,7 @@ the backlog drained) and its ratio to the ingest rate that produced them, and pe
 they compare across machines; the absolute numbers do not.
 
     .venv/bin/python bench/bench_http.py [--duration 10] [--connections 16] [--workers 2] [--threads 4]
-        [--delivery-threads 1] [--profile DIR] [--json FILE]
+        [--delivery-threads N] [--profile DIR] [--json FILE]
 """
 from __future__ import annotations
 
@@ -399,6 +399,9 @@ def main(argv: list[str] | None = None) -> dict:
 def run(args: argparse.Namespace) -> dict:
     if shutil.which("wrk") is None:
         raise BenchError("wrk is not installed: `make bench` installs it (apt-get install wrk)")
+    if not args.delivery_threads:
+        from bridge.config import Settings
+        args.delivery_threads = Settings.delivery_threads  # the deployment as shipped
     started, where, stolen = time.monotonic(), machine(), cpu_ticks()
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bridge-bench-")))
@@ -493,7 +496,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", 4)))
-    parser.add_argument("--delivery-threads", type=int, default=int(os.environ.get("BENCH_DELIVERY_THREADS", 1)))
+    parser.add_argument("--delivery-threads", type=int, default=int(os.environ.get("BENCH_DELIVERY_THREADS", 0))
+                        or None, help="per worker; default: the bridge's own default")
     parser.add_argument("--app", default="app:app", help="the bridge's WSGI app (a variant to compare)")
     parser.add_argument("--profile", metavar="DIR", help="py-spy each bridge worker during the load, into DIR")
     parser.add_argument("--profile-wall", action="store_true", help="with --profile: keep waiting threads too")

@@ -38,7 +38,7 @@ class Settings:
     sentry_dsn: str = ""
     environment: str = "production"
     log_format: str = "auto"
-    delivery_threads: int = 1
+    delivery_threads: int = 2  # each waits out a PATCH round trip; one per process lags ingest
     poll_interval: float = 1.0
     lease_seconds: float = 60.0
     connect_timeout: float = 3.05
@@ -137,7 +137,7 @@ def load_settings(env: dict | None = None) -> Settings:
         sentry_dsn=env.get("SENTRY_DSN", ""),
         environment=env.get("BRIDGE_ENVIRONMENT", "").strip() or ("sandbox" if sandbox else "production"),
         log_format=_choice(env, "BRIDGE_LOG_FORMAT", ("auto", "json", "text")),
-        delivery_threads=_number(env, "BRIDGE_DELIVERY_THREADS", 1, int, 0),
+        delivery_threads=_number(env, "BRIDGE_DELIVERY_THREADS", Settings.delivery_threads, int, 0),
         poll_interval=_number(env, "BRIDGE_POLL_INTERVAL", 1.0),
         lease_seconds=_number(env, "BRIDGE_LEASE_SECONDS", 60.0, float, 1),
         connect_timeout=_number(env, "BRIDGE_CONNECT_TIMEOUT", 3.05),

@@ -30,6 +30,9 @@ _EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reaso
 _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY deliveries_pending"
              " WHERE status IN ('queued', 'retrying', 'delivering') AND next_attempt_at <= ?"
              " AND (next_attempt_at, id) > (?, ?) ORDER BY next_attempt_at, id LIMIT ?")
+_INSERT_DELIVERY = ("INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
+                    " next_attempt_at, last_error, received_at, occurred_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
@@ -136,9 +139,7 @@ class SQLiteStore:
         try:
             with self._group.transaction() as db:
                 yield db
-        except BatchFailed as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from None
-        except sqlite3.Error as exc:
+        except (BatchFailed, sqlite3.Error) as exc:
             raise StoreUnavailable(f"SQLite: {exc}") from None
 
     def _rollback_quietly(self, db) -> None:
@@ -164,8 +165,7 @@ class SQLiteStore:
         # Serialised before the transaction: the write lock is held for SQL only.
         event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
                      event.outcome, event.reason, now, event.data_text())
-        delivery_rows = [(event.source, event.event_id, d.route, json.dumps(d.target), target_key(d.target),
-                          json.dumps(d.attributes), d.status, now, _dumps(d.error), now, event.occurred_at, now)
+        delivery_rows = [_delivery_row(event.source, event.event_id, d, now, event.occurred_at, now)
                          for d in deliveries]
         with self._transaction() as db:
             row = db.execute("SELECT body_hash FROM events WHERE source=? AND event_id=?",
@@ -179,10 +179,7 @@ class SQLiteStore:
             self._check_room(db)
             db.execute("INSERT INTO events (source, event_id, type, occurred_at, body_hash, outcome, reason,"
                        " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)", event_row)
-            db.executemany(
-                "INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
-                " next_attempt_at, last_error, received_at, occurred_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", delivery_rows)
+            db.executemany(_INSERT_DELIVERY, delivery_rows)
         return ACCEPTED
 
     def _check_room(self, db) -> None:
@@ -467,10 +464,14 @@ def _where(filter: dict) -> tuple[list[str], list]:
 def _insert_rebuilt(db, source: str, event_id: str, d: NewDelivery, event: tuple, now: float) -> None:
     """A delivery for a route the event had none for; it keeps the event's occurred_at and received time."""
     occurred_at, received_at, _ = event
-    db.execute("INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
-               " next_attempt_at, last_error, received_at, occurred_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-               (source, event_id, d.route, json.dumps(d.target), target_key(d.target), json.dumps(d.attributes),
-                d.status, now, _dumps(d.error), received_at, occurred_at, now))
+    db.execute(_INSERT_DELIVERY, _delivery_row(source, event_id, d, received_at, occurred_at, now))
+
+
+def _delivery_row(source: str, event_id: str, d: NewDelivery, received_at: float, occurred_at: str | None,
+                  now: float) -> tuple:
+    """The values of `_INSERT_DELIVERY` for a new delivery, due `now`."""
+    return (source, event_id, d.route, json.dumps(d.target), target_key(d.target), json.dumps(d.attributes),
+            d.status, now, _dumps(d.error), received_at, occurred_at, now)
 
 
 def _replace_unresolved(db, row: tuple, d: NewDelivery, now: float) -> None:

@@ -152,6 +152,8 @@ def load_sources(directory: str) -> dict[str, Source]:
 
 
 _FILTER_OPTIONS = ("status", "source", "route", "opportunity", "event_id", "since", "until")
+
+
 def _event_ref(text: str) -> tuple[str, str]:
     source, _, event_id = text.partition(":")
     if not source or not event_id:

@@ -55,6 +55,11 @@ class Rebuild:
         return sum(1 for d in self.changing if d.status == DEAD)
 
 
+def is_unresolved(record: DeliveryRecord) -> bool:
+    """Dead before it had a target: a mapping failure, rebuilt rather than replayed."""
+    return record.status == DEAD and target_key(record.target) == UNRESOLVED
+
+
 def stored_event(mapping: Mapping, stored: dict) -> Event:
     """The Event the current mapping reads from stored data: the stored id; type and time read anew, else stored."""
     event = mapping.make_event(stored["data"], {})
@@ -74,7 +79,7 @@ def actions_for(existing: list[DeliveryRecord], rendered: list[NewDelivery]) -> 
             continue
         if record is None:
             actions[delivery.route] = INSERT
-        elif record.status == DEAD and target_key(record.target) == UNRESOLVED:
+        elif is_unresolved(record):
             actions[delivery.route] = REPLACE
         else:
             actions[delivery.route] = KEEP

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.rebuild import Rebuild, RebuildError, prepare, rebuild_event
-from bridge.store import DEAD, REPLAYABLE, UNRESOLVED, DeliveryRecord, target_key
+from bridge.rebuild import Rebuild, RebuildError, is_unresolved, prepare, rebuild_event
+from bridge.store import REPLAYABLE, DeliveryRecord, target_key
 from bridge.store.query import check_filter, matches
 
 
@@ -28,11 +28,6 @@ class ReplayPlan:
         for record in self.rebuild:
             grouped.setdefault((record.source, record.event_id), []).append(record.route)
         return grouped
-
-
-def is_unresolved(record: DeliveryRecord) -> bool:
-    """Dead before it had a target: a mapping failure, rebuilt rather than replayed."""
-    return record.status == DEAD and target_key(record.target) == UNRESOLVED
 
 
 def plan(store, ids: list[int] | None, filter: dict | None) -> ReplayPlan:

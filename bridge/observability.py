@@ -65,13 +65,17 @@ class Scrubber:
         if isinstance(value, str):
             return self.text(value) if strings else value
         if isinstance(value, dict):
-            return {k: REDACTED if _sensitive(k) and v not in (None, "")
-                    else v if type(v) in _SCALARS and (type(v) is not str or not strings)  # noqa: E721
-                    else self.data(v, depth + 1, strings)
-                    for k, v in value.items()}
+            return {k: self._field(k, v, depth, strings) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.data(v, depth + 1, strings) for v in value]
         return value
+
+    def _field(self, key, value, depth: int, strings: bool):
+        if _sensitive(key) and value not in (None, ""):
+            return REDACTED
+        if type(value) in _SCALARS and not (strings and type(value) is str):
+            return value  # nothing inside it to scrub (the common case: no call deeper)
+        return self.data(value, depth + 1, strings)
 
 
 _SCALARS = (str, int, float, bool, type(None))  # nothing inside them to walk

@@ -15,6 +15,7 @@ RUN pip install -r /app/requirements.txt
 WORKDIR /app
 COPY app.py gunicorn.conf.py ./
 COPY bridge ./bridge
+COPY sandbox ./sandbox
 COPY mappings ./mappings
 
 RUN useradd --system --uid 10001 --no-create-home --home-dir /app bridge \

@@ -65,8 +65,8 @@ def on_starting(server):
     """Check settings and mappings in the master; start the sandbox when asked to."""
     global _sandbox
     from bridge.config import ConfigError, load_settings
-    from bridge.mapping import load_mappings
-    from bridge.runtime import sandbox_banner
+    from bridge.mapping.loader import load_mappings
+    from bridge.web.factory import sandbox_banner
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -125,7 +125,7 @@ def _snapshot_mappings(folder: str):
 
 def on_reload(server):
     """SIGHUP: check the mapping files; only files that pass replace the last good copy."""
-    from bridge.mapping import load_mappings
+    from bridge.mapping.loader import load_mappings
     folder = os.environ.get("BRIDGE_MAPPINGS_DIR") or "mappings"
     _, problems = load_mappings(folder)
     if problems:

@@ -11,7 +11,7 @@ import textwrap
 import timeit
 from pathlib import Path
 
-from bridge.mapping import load_mapping
+from bridge.mapping.loader import load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = (ROOT / "tests/fixtures/stripe/subscription-active/payload.json").read_bytes()

@@ -1,6 +1,6 @@
 """`python -m bridge …` — see bridge/cli.py."""
 import sys
 
-from bridge.cli import main
+from bridge.cli.main import main
 
 sys.exit(main())

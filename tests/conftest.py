@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from bridge import create_app
-from bridge.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from helpers import ROOT, SANDBOX_KEY, SOURCE_SECRETS, STRIPE_SECRET, Bridge, Clock, Reevo
 
 

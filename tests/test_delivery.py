@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from bridge.delivery import RetryPolicy
-from bridge.sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
+from bridge.delivery.worker import RetryPolicy
+from sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED
 from helpers import FIXTURES
 
@@ -122,8 +122,8 @@ def test_a_redirect_from_reevo_is_not_followed(reevo):
     import http.server
     import threading
 
-    from bridge.reevo import DEAD as OUTCOME_DEAD
-    from bridge.reevo import ReevoClient
+    from bridge.delivery.reevo_client import DEAD as OUTCOME_DEAD
+    from bridge.delivery.reevo_client import ReevoClient
     from helpers import OPP, SANDBOX_KEY
 
     class Redirect(http.server.BaseHTTPRequestHandler):
@@ -152,7 +152,7 @@ def test_a_redirect_from_reevo_is_not_followed(reevo):
 
 def batch_of_three(bridge) -> list:
     """Three events for three opportunities: one claim takes all of them."""
-    from bridge.sandbox.known import DEMO_OPPORTUNITY_ID, INITECH_OPPORTUNITY_ID, STRIPE_OPPORTUNITY_ID
+    from sandbox.known import DEMO_OPPORTUNITY_ID, INITECH_OPPORTUNITY_ID, STRIPE_OPPORTUNITY_ID
     for number, opp in enumerate((DEMO_OPPORTUNITY_ID, STRIPE_OPPORTUNITY_ID, INITECH_OPPORTUNITY_ID)):
         event = subscription(f"evt_batch_{number}", 1_000 + number)
         event["data"]["object"]["metadata"]["reevo_opportunity_id"] = opp

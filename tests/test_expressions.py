@@ -2,7 +2,7 @@
 import jmespath
 import pytest
 
-from bridge.expressions import Compiled, Path, Template, compile_expression, truthy
+from bridge.mapping.expressions import Compiled, FieldPath, Template, compile_expression, truthy
 
 DATA = {"a": {"b": [{"c": 1}, {"c": False}, None], "zero": 0, "s": "text"}, "x-y": {"z": "q"}, "l": [1, 2]}
 EXPRESSIONS = ["a", "a.b", "a.b[0].c", "a.b[1].c", "a.b[-1]", "a.b[5]", "a.b[2].c", "a.zero", "a.s.c",
@@ -12,7 +12,7 @@ EXPRESSIONS = ["a", "a.b", "a.b[0].c", "a.b[1].c", "a.b[-1]", "a.b[5]", "a.b[2].
 @pytest.mark.parametrize("expression", EXPRESSIONS)
 def test_plain_paths_match_jmespath(expression):
     compiled = compile_expression(expression)
-    assert isinstance(compiled, Path)
+    assert isinstance(compiled, FieldPath)
     assert compiled.search(DATA) == jmespath.search(expression, DATA)
 
 

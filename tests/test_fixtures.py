@@ -14,7 +14,7 @@ import pytest
 import standardwebhooks
 import stripe
 
-from bridge.mapping import load_mapping
+from bridge.mapping.loader import load_mapping
 from bridge.signatures import sign_request
 from helpers import FIXTURES, ROOT, SOURCE_SECRETS, STRIPE_SECRET
 

@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from bridge.mapping import load_mapping, load_mappings
-from bridge.valuespec import SKIP, FieldError, compile_spec
+from bridge.mapping.loader import load_mapping, load_mappings
+from bridge.mapping.valuespec import SKIP, FieldError, compile_spec
 
 OPP = "3b1f6a52-6a8e-4a43-9a39-6c1f4f0b7e11"
 EVENT = {"id": "evt_1", "type": "t", "created": 1680064028, "status": "active", "cents": 1999,

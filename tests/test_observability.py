@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge import alerts
-from bridge.observability import REDACTED, Scrubber, configure_logging, log_state
+from bridge.telemetry import alerts
+from bridge.telemetry.logs import REDACTED, Scrubber, configure_logging, log_state
 from helpers import STRIPE_SECRET
 
 SCRUB_CASES = [

@@ -195,8 +195,8 @@ routes:
 
 
 def test_the_stored_event_is_read_with_the_current_mapping_falling_back_to_what_was_stored(tmp_path):
-    from bridge.mapping import load_mapping
-    from bridge.rebuild import stored_event
+    from bridge.mapping.loader import load_mapping
+    from bridge.ops.rebuild import stored_event
     mapping, problems = load_mapping(write_acme(tmp_path))
     assert problems == []
     stored = {"event_id": "kept-id", "type": "old-type", "occurred_at": "2020-01-01T00:00:00.000000Z",

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bridge.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from bridge.store import DEAD, DELIVERED, RETRYING
 from helpers import FIXTURES, INITECH_OPP, OPP, Reevo, free_port
 

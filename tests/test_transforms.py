@@ -1,7 +1,7 @@
 """Every transform example (the README quotes the same table) runs here."""
 import pytest
 
-from bridge import transforms
+from bridge.mapping import transforms
 
 
 @pytest.mark.parametrize("spec,value,expected", transforms.EXAMPLES)

@@ -28,9 +28,9 @@ FILTER_KEYS = ("status", "source", "route", "opportunity", "event_id", "received
 
 
 class Store(Protocol):
-    """What the intake, the delivery workers, the admin API and the CLI use."""
+    """What the accept pipeline, the delivery workers, the admin API and the CLI use."""
 
-    # ---- intake ----------------------------------------------------------------------
+    # ---- accept ----------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
         """Store an event and its deliveries atomically: "accepted", "duplicate" or "conflict".
 

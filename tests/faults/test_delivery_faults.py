@@ -6,7 +6,7 @@ import sys
 import time
 from email.utils import formatdate
 
-from bridge.sandbox.known import ACCOUNT_IDS, OPPORTUNITY_IDS
+from sandbox.known import ACCOUNT_IDS, OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED, open_store
 from harness import subscription_event
 from helpers import ROOT, wait_for

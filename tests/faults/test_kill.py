@@ -3,7 +3,7 @@ from collections import defaultdict
 
 import pytest
 
-from bridge.sandbox.known import OPPORTUNITY_IDS
+from sandbox.known import OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, DELIVERING, QUEUED, RETRYING, SUPERSEDED, open_store
 from harness import subscription_event
 from helpers import wait_for

@@ -5,7 +5,7 @@ import time
 import requests
 import stripe
 
-from bridge.sandbox.known import OPPORTUNITY_IDS
+from sandbox.known import OPPORTUNITY_IDS
 from harness import subscription_event
 from helpers import SANDBOX_KEY, STRIPE_SECRET, wait_for
 

@@ -1,7 +1,7 @@
 """Redis killed and restarted mid-run: 503 while it is down, nothing acknowledged is lost."""
 import requests
 
-from bridge.sandbox.known import OPPORTUNITY_IDS
+from sandbox.known import OPPORTUNITY_IDS
 from bridge.store import DELIVERED, SUPERSEDED, open_store
 from harness import subscription_event
 from helpers import wait_for

@@ -7,7 +7,7 @@ import threading
 
 import requests
 
-from bridge.sandbox.known import DEMO_OPPORTUNITY_ID
+from sandbox.known import DEMO_OPPORTUNITY_ID
 from harness import subscription_event
 from helpers import ROOT, wait_for
 

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import sys
 
-from bridge.sandbox.known import OPPORTUNITY_IDS
+from sandbox.known import OPPORTUNITY_IDS
 from bridge.store import DELIVERED, open_store
 from harness import base_env, subscription_event
 from helpers import ROOT, wait_for

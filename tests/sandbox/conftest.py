@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the repo root on sys.path
     sys.path.insert(0, str(ROOT))
 
-from bridge.sandbox.server import SandboxServer  # noqa: E402
+from sandbox.server import SandboxServer  # noqa: E402
 
 
 class Api:

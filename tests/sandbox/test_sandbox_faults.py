@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from bridge.sandbox import known
+from sandbox import known
 
 OPP = known.DEMO_OPPORTUNITY_ID
 PATCH_PATH = f"/api/v2/opportunity/{OPP}"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bridge.sandbox import known
+from sandbox import known
 
 OPP = known.DEMO_OPPORTUNITY_ID
 ADA, GRACE, ALAN = (known.USER_IDS[e] for e in ("ada@acme.test", "grace@acme.test", "alan@acme.test"))

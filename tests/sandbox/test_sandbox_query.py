@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from bridge.sandbox import known
-from bridge.sandbox.server import SandboxServer
+from sandbox import known
+from sandbox.server import SandboxServer
 
 DEMO, GLOBEX, INITECH, WON, DUP = (known.DEMO_OPPORTUNITY_ID, known.STRIPE_OPPORTUNITY_ID,
                                    known.INITECH_OPPORTUNITY_ID, known.CLOSED_WON_OPPORTUNITY_ID,

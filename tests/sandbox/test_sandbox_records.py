@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from bridge.sandbox import known
+from sandbox import known
 
 OPP = known.DEMO_OPPORTUNITY_ID
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.sandbox import SandboxServer, known
-from bridge.sandbox.errors import CHOICES
-from bridge.sandbox.store import DEFAULT_SEED_PATH
+from sandbox import SandboxServer, known
+from sandbox.errors import CHOICES
+from sandbox.store import DEFAULT_SEED_PATH
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bridge" / "sandbox"
 OPP = known.DEMO_OPPORTUNITY_ID
@@ -97,7 +97,7 @@ def test_injected_clock_drives_timestamps_and_updated_at_never_goes_back():
 
 def test_serve_prints_its_address_and_serves(tmp_path):
     root = PACKAGE.parents[1]
-    code = "from bridge.sandbox.server import serve; serve(port=0)"
+    code = "from sandbox.server import serve; serve(port=0)"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     try:
@@ -133,7 +133,7 @@ def test_readme_lists_every_sandbox_choice():
 
 
 def test_create_app_works_in_process_with_the_flask_test_client():
-    from bridge.sandbox import create_app
+    from sandbox import create_app
 
     client = create_app(api_keys=("in-proc",)).test_client()
     headers = {"Authorization": "Bearer in-proc"}

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bridge.retention import Retention, start_retention
+from bridge.ops.retention import Retention, start_retention
 from bridge.store import DEAD, DELIVERED, QUEUED, open_store
 from helpers import ROOT, Clock, free_port, wait_for
 from store_samples import DAY, delivery, event

@@ -9,7 +9,7 @@ NO_LOOKUP = {"code": "no_lookup_match", "message": "'trialing' is not in the loo
 
 
 def unresolved(route="r", error=None):
-    """What intake stores for a route that could not build a PATCH."""
+    """What the accept pipeline stores for a route that could not build a PATCH."""
     return NewDelivery(route, {}, {}, status=DEAD, error=error or NO_LOOKUP)
 
 

@@ -12,19 +12,20 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge import admin, ingress
-from bridge.alerts import init_sentry
+from bridge.web import admin, webhooks
+from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
-from bridge.delivery import DeliveryWorker, RetryPolicy, WorkerPool
-from bridge.intake import Intake, build_sources
-from bridge.mapping import MappingError, load_mappings
-from bridge.observability import SCRUBBER, configure_logging, log_state
-from bridge.reevo import ReevoClient
-from bridge.retention import start_retention
+from bridge.delivery.worker import DeliveryWorker, RetryPolicy, WorkerPool
+from bridge.accept import AcceptPipeline, build_sources
+from bridge.mapping.loader import load_mappings
+from bridge.mapping.model import MappingError
+from bridge.telemetry.logs import SCRUBBER, configure_logging, log_state
+from bridge.delivery.reevo_client import ReevoClient
+from bridge.ops.retention import start_retention
 from bridge.store import open_store
-from bridge.targets import TargetResolver
+from bridge.delivery.targets import TargetResolver
 
-log = logging.getLogger("bridge.runtime")
+log = logging.getLogger("bridge.web")
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Runtime:
     """Everything one bridge process holds; kept in `app.extensions["bridge"]`."""
 
     settings: Settings
-    intake: Intake
+    pipeline: AcceptPipeline
     store: object
     worker: DeliveryWorker
     pool: WorkerPool | None
@@ -46,7 +47,7 @@ class Runtime:
         every process switches and no request is dropped; alone, this process switches.
         """
         try:
-            sources = load_sources(self.settings)
+            sources = load_web_sources(self.settings)
         except MappingError as exc:
             self.reload_status = {"status": "rejected", "at": self.clock(), "problems": exc.problems}
             log_state(log, "reload rejected; the previous mappings stay in use", logging.ERROR,
@@ -58,7 +59,7 @@ class Runtime:
             self.reload_status = {"status": "reloading", "at": self.clock(), "sources": sorted(sources)}
         else:
             SCRUBBER.add(secret_values(self.settings, sources))
-            self.intake.sources = sources
+            self.pipeline.sources = sources
             self.reload_status = {"status": "reloaded", "at": self.clock(), "sources": sorted(sources)}
         log_state(log, self.reload_status["status"], sources=",".join(sorted(sources)))
         return self.reload_status
@@ -87,7 +88,7 @@ def build_worker(settings: Settings, store, clock) -> DeliveryWorker:
                           pause_probe=settings.pause_probe_seconds, resolver=resolver)
 
 
-def load_sources(settings: Settings, directory: str | None = None):
+def load_web_sources(settings: Settings, directory: str | None = None):
     """Compile every mapping file; raise MappingError listing every problem."""
     mappings, problems = load_mappings(directory or settings.mappings_dir)
     if problems:
@@ -112,13 +113,13 @@ def startup_sources(settings: Settings) -> tuple[dict, dict]:
     falls back to the last good copy the master keeps (BRIDGE_MAPPINGS_SNAPSHOT)."""
     snapshot = os.environ.get("BRIDGE_MAPPINGS_SNAPSHOT")
     try:
-        return load_sources(settings), {"status": "loaded"}
+        return load_web_sources(settings), {"status": "loaded"}
     except MappingError as exc:
         if not snapshot:
             raise
         log_state(log, "mapping files have problems; using the last good copy", logging.ERROR,
                   problems=exc.problems)
-        return load_sources(settings, snapshot), {"status": "rejected", "problems": exc.problems}
+        return load_web_sources(settings, snapshot), {"status": "rejected", "problems": exc.problems}
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
@@ -151,9 +152,9 @@ def build_app(config=None, clock=None) -> Flask:
         # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
     app.json.sort_keys = False
-    app.register_blueprint(ingress.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
-    app.register_error_handler(HTTPException, ingress.http_error)
-    app.extensions["bridge"] = Runtime(settings, Intake(sources, store, clock), store, worker, pool, clock,
+    app.register_error_handler(HTTPException, webhooks.http_error)
+    app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker, pool, clock,
                                        load_status)
     return app

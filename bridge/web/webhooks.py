@@ -1,14 +1,14 @@
-"""The HTTP surface: webhooks in, health out. Coordinates; the logic lives in intake."""
+"""The HTTP surface: webhooks in, health out. Coordinates; the logic lives in bridge.accept."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bridge import metrics
-from bridge.intake import Rejection
+from bridge.telemetry import metrics
+from bridge.accept import Rejection
 from bridge.signatures import SignedRequest
 
-blueprint = Blueprint("ingress", __name__)
+blueprint = Blueprint("webhooks", __name__)
 
 
 def _bridge():
@@ -21,7 +21,7 @@ def receive_webhook(source: str):
     body = request.get_data(cache=False)  # raw bytes: signatures cover exactly these
     signed = SignedRequest(request.method, request.url, request.headers, body)
     try:
-        status, reply = _bridge().intake.receive(source, signed, request.mimetype)
+        status, reply = _bridge().pipeline.receive(source, signed, request.mimetype)
     except Rejection as exc:
         return rejection_response(exc)
     return jsonify(reply), status
@@ -29,7 +29,7 @@ def receive_webhook(source: str):
 
 def _count_rejection(reason: str) -> None:
     source = (request.view_args or {}).get("source")
-    known = source in current_app.extensions["bridge"].intake.sources
+    known = source in current_app.extensions["bridge"].pipeline.sources
     metrics.REJECTED.labels(source if known else "unknown", reason).inc()  # bounded label values
 
 
@@ -64,7 +64,7 @@ def readyz():
     webhooks while deliveries are paused, since they are stored and delivered later.
     """
     bridge = _bridge()
-    checks = {"store": "ok", "mappings": "ok" if bridge.intake.sources else "none loaded"}
+    checks = {"store": "ok", "mappings": "ok" if bridge.pipeline.sources else "none loaded"}
     try:
         bridge.store.ping()
     except Exception as exc:  # any failure to answer means not ready
@@ -83,7 +83,7 @@ _REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413
 def http_error(exc: HTTPException):
     """Every error answer is JSON with a stable status and a short reason."""
     reason = _REASONS.get(exc.code, "http_error")
-    if request.endpoint == "ingress.receive_webhook" or request.path.startswith("/webhooks/"):
+    if request.endpoint == "webhooks.receive_webhook" or request.path.startswith("/webhooks/"):
         _count_rejection(reason)
     response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})
     response.status_code = exc.code

@@ -10,12 +10,13 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from bridge import alerts, metrics, signatures
-from bridge.mapping import Delivery, Failure, Mapping
-from bridge.observability import log_state
+from bridge import signatures
+from bridge.telemetry import alerts, metrics
+from bridge.mapping.model import Delivery, Failure, Mapping
+from bridge.telemetry.logs import log_state
 from bridge.store import ACCEPTED, DEAD, DUPLICATE, IGNORED, EventRecord, NewDelivery, StoreUnavailable
 
-log = logging.getLogger("bridge.intake")
+log = logging.getLogger("bridge.accept")
 
 
 class Rejection(Exception):
@@ -52,7 +53,7 @@ def build_sources(mappings: dict[str, Mapping], env: dict, demo_secret: str | No
     return sources
 
 
-class Intake:
+class AcceptPipeline:
     """Handles `POST /webhooks/<source>` once Flask has read the raw body."""
 
     def __init__(self, sources: dict[str, Source], store, clock):

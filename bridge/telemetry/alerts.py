@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bridge import __version__
-from bridge.observability import SCRUBBER, Scrubber
+from bridge.telemetry.logs import SCRUBBER, Scrubber
 
 _enabled = False
 

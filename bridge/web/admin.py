@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bridge import rebuild, replay
-from bridge.admin_openapi import OPENAPI
+from bridge.ops import rebuild, replay
+from bridge.web.openapi import OPENAPI
 from bridge.store import DeliveryRecord, InvalidQuery
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -102,7 +102,7 @@ def rebuild_one_event(source: str, event_id: str):
     body = request.get_json(silent=True)
     dry_run = isinstance(body, dict) and bool(body.get("dry_run"))
     try:
-        item = rebuild.prepare(runtime.intake.sources, runtime.store, source, event_id)
+        item = rebuild.prepare(runtime.pipeline.sources, runtime.store, source, event_id)
     except rebuild.RebuildError as exc:
         return _error(404 if exc.reason == "not_found" else 409, exc.reason, exc.detail)
     if not dry_run:
@@ -144,7 +144,7 @@ def replay_many():
 
 def _replay(runtime, ids, filter_, dry_run: bool):
     """Replay what had a target, rebuild what the mapping could not build; the counts of both."""
-    sources = runtime.intake.sources
+    sources = runtime.pipeline.sources
     try:
         chosen = replay.plan(runtime.store, ids, filter_)
         if dry_run:
@@ -168,7 +168,7 @@ def mappings():
     sources = {name: {"file": s.mapping.path, "scheme": s.mapping.scheme, "routes": [r.name for r in s.mapping.routes],
                       "secrets": {n: bool(runtime.settings.env.get(n)) for n in s.mapping.secret_names},
                       "enabled": not s.missing, "demo_secret": s.demo}
-               for name, s in sorted(runtime.intake.sources.items())}
+               for name, s in sorted(runtime.pipeline.sources.items())}
     return jsonify({"data": {"sources": sources, "last_reload": runtime.reload_status}})
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from bridge.intake import new_delivery
-from bridge.mapping import Event, Mapping
-from bridge.observability import log_state
+from bridge.accept import new_delivery
+from bridge.mapping.model import Event, Mapping
+from bridge.telemetry.logs import log_state
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, NewDelivery, target_key
 
-log = logging.getLogger("bridge.rebuild")
+log = logging.getLogger("bridge.ops.rebuild")
 INSERT, REPLACE, KEEP = "insert", "replace", "keep"
 
 
@@ -89,7 +89,7 @@ def actions_for(existing: list[DeliveryRecord], rendered: list[NewDelivery]) -> 
 def prepare(sources: dict, store, source: str, event_id: str, routes: list[str] | None = None) -> Rebuild:
     """Read the stored event and render it with the current mapping; writes nothing.
 
-    `sources` maps a source name to an object with a `.mapping` (runtime.intake.sources).
+    `sources` maps a source name to an object with a `.mapping` (runtime.pipeline.sources).
     With `routes`, only those routes' deliveries are kept. Raises RebuildError.
     """
     if source not in sources:

@@ -27,7 +27,7 @@ def compile_expression(text: str):
         first_line = str(exc).strip().splitlines()[0]
         raise ExpressionError(f"bad expression {text!r}: {first_line}") from None
     steps = _path_steps(parsed.parsed)
-    return Path(text, steps) if steps is not None else Compiled(text, parsed.parsed)
+    return FieldPath(text, steps) if steps is not None else Compiled(text, parsed.parsed)
 
 
 class Compiled:
@@ -43,7 +43,7 @@ class Compiled:
         return self._interpreter.visit(self.parsed, data)
 
 
-class Path:
+class FieldPath:
     """`a.b[0].c`: keys and list indexes, walked directly (null on any miss, as in JMESPath)."""
 
     def __init__(self, expression: str, steps: list):

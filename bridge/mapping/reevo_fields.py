@@ -1,4 +1,4 @@
-"""Schemas: the mapping file's structure (marshmallow) and the opportunity PATCH surface.
+"""Reevo's opportunity PATCH surface: which fields a mapping may set, and their value types.
 
 The PATCH surface is the bridge's own reading of the Reevo reference page; it is
 deliberately not shared with the sandbox, so the sandbox can catch our mistakes.
@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 # Writable opportunity attributes → (value_type, is_array). From reevo-api.md §5.
 PATCH_SURFACE: dict[str, tuple[str, bool]] = {
@@ -133,79 +131,3 @@ def field_type(name: str, custom: dict) -> tuple[str, bool]:
     if name in PATCH_SURFACE:
         return PATCH_SURFACE[name]
     return custom[name], False
-
-
-# ---- the mapping file's structure -------------------------------------------------
-
-class _Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class VerifySchema(Schema):
-    """`verify:` — scheme name, secret variable names, and scheme options (kept as given)."""
-
-    class Meta:
-        unknown = "include"  # scheme options (tolerance, header, …) are checked by the scheme
-
-    scheme = fields.String(required=True)
-    secrets = fields.List(fields.String(validate=validate.Regexp(r"^[A-Z_][A-Z0-9_]*$",
-                          error="must be an environment variable name like STRIPE_WEBHOOK_SECRET")),
-                          load_default=list)
-
-
-class EventSchema(_Strict):
-    """`event:` — where the id, type and occurred_at of each event are read."""
-
-    id = fields.Raw(load_default=None)
-    type = fields.Raw(load_default=None)
-    occurred_at = fields.Raw(load_default=None)
-    # Key paths a sender changes when it resends the same event (HubSpot's attemptNumber …):
-    # left out of the content compared for conflicts, so a retry is a duplicate, not a conflict.
-    volatile = fields.List(fields.String(validate=validate.Regexp(r"^[^.\s]+(\.[^.\s]+)*$",
-                           error="must be a dotted key path like meta.attempt")), load_default=list)
-
-
-class MatchSchema(_Strict):
-    field = fields.String(required=True)
-    equals = fields.String(required=True)
-
-
-class TargetSchema(_Strict):
-    id = fields.String()
-    match = fields.Nested(MatchSchema)
-
-
-class RouteSchema(_Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1))
-    when = fields.String(load_default=None)
-    opportunity = fields.Nested(TargetSchema, required=True)
-    set = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
-                      validate=validate.Length(min=1, error="must set at least one field"))
-
-
-class MappingFileSchema(_Strict):
-    verify = fields.Nested(VerifySchema, required=True)
-    event = fields.Nested(EventSchema, load_default=dict)
-    events = fields.String(load_default=None)
-    custom_fields = fields.Dict(keys=fields.String(),
-                                values=fields.String(validate=validate.OneOf(sorted(VALUE_TYPES))),
-                                load_default=dict)
-    routes = fields.List(fields.Nested(RouteSchema), required=True,
-                         validate=validate.Length(min=1, error="needs at least one route"))
-
-
-def flatten_errors(messages, path: str = "") -> list[tuple[str, str]]:
-    """marshmallow's nested error dict → [(dotted.path, message)]."""
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            out += flatten_errors(value, f"{path}.{key}" if path else str(key))
-        return out
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [(path, m) for m in messages]
-    return [(path, str(messages))]
-
-
-__all__ = ["MappingFileSchema", "ValidationError", "field_problem", "field_type",
-           "value_problem", "flatten_errors", "PATCH_SURFACE", "NOT_UPDATABLE"]

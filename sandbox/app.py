@@ -36,7 +36,7 @@ def create_app(seed_path: str | Path | None = None, api_keys=("sandbox-key",),
     state = SandboxState(store=Store(seed_path), faults=FaultQueue(), log=RequestLog(auth.secrets()),
                          auth=auth, codec=CursorCodec(secrets.token_bytes(32)),
                          clock=clock or utc_now, sleep=sleep or time.sleep)
-    app = Flask("bridge.sandbox")
+    app = Flask("sandbox")
     app.json.sort_keys = False
     app.extensions[EXTENSION_KEY] = state
     app.before_request(before_api_request)

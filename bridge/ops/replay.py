@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.rebuild import Rebuild, RebuildError, is_unresolved, prepare, rebuild_event
+from bridge.ops.rebuild import Rebuild, RebuildError, is_unresolved, prepare, rebuild_event
 from bridge.store import REPLAYABLE, DeliveryRecord, target_key
 from bridge.store.query import check_filter, matches
 

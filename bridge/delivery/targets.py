@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import threading
 
-from bridge import reevo
+from bridge.delivery import reevo_client
 from bridge.store import DeliveryRecord
 
 
 class TargetResolver:
     """Resolves delivery targets to opportunity ids through Reevo's `_query`."""
 
-    def __init__(self, client: reevo.ReevoClient, cache_seconds: float = 300.0, target_wait: float = 3600.0):
+    def __init__(self, client: reevo_client.ReevoClient, cache_seconds: float = 300.0, target_wait: float = 3600.0):
         self.client = client
         self.cache_seconds = cache_seconds
         self.target_wait = target_wait
         self._cache: dict = {}
         self._lock = threading.Lock()
 
-    def resolve(self, record: DeliveryRecord, now: float) -> tuple[str | None, reevo.Outcome | None]:
+    def resolve(self, record: DeliveryRecord, now: float) -> tuple[str | None, reevo_client.Outcome | None]:
         """(opportunity id, None), or (None, an outcome saying why there is no id yet)."""
         if "id" in record.target:
             return record.target["id"], None
@@ -31,11 +31,11 @@ class TargetResolver:
         if cached:
             return cached, None
         outcome, found = self.client.find_opportunities(match["field"], match["value"], now)
-        if outcome.kind != reevo.DELIVERED:
+        if outcome.kind != reevo_client.DELIVERED:
             return None, outcome
         described = f"{match['field']} = {match['value']!r}"
         if len(found) > 1:
-            return None, reevo.Outcome(reevo.DEAD, code="ambiguous_match",
+            return None, reevo_client.Outcome(reevo_client.DEAD, code="ambiguous_match",
                                        message=f"several opportunities have {described}")
         if not found:
             return None, self._not_found(record, now, described)
@@ -44,11 +44,11 @@ class TargetResolver:
             self._cache[key] = (opportunity_id, now + self.cache_seconds)
         return opportunity_id, None
 
-    def _not_found(self, record: DeliveryRecord, now: float, described: str) -> reevo.Outcome:
+    def _not_found(self, record: DeliveryRecord, now: float, described: str) -> reevo_client.Outcome:
         if now - record.received_at >= self.target_wait:
-            return reevo.Outcome(reevo.DEAD, code="target_not_found",
+            return reevo_client.Outcome(reevo_client.DEAD, code="target_not_found",
                                  message=f"no opportunity has {described} after waiting {self.target_wait:.0f}s")
-        return reevo.Outcome(reevo.RETRY, code="target_not_found",
+        return reevo_client.Outcome(reevo_client.RETRY, code="target_not_found",
                              message=f"no opportunity has {described} yet; will look again")
 
     def _cached(self, key, now: float) -> str | None:

@@ -18,7 +18,8 @@ from requests.adapters import HTTPAdapter
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
 
-from bridge import __version__, metrics
+from bridge import __version__
+from bridge.telemetry import metrics
 
 DELIVERED, RETRY, DEAD, PAUSED = "delivered", "retry", "dead", "paused"
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})

@@ -13,13 +13,14 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bridge import rebuild, replay
-from bridge import replay_text as report
+from bridge.ops import rebuild, replay
+from bridge.ops import replay_report as report
 from bridge.config import ConfigError, load_store_settings
-from bridge.intake import Source
-from bridge.mapping import MappingError, load_mappings
+from bridge.accept import Source
+from bridge.mapping.loader import load_mappings
+from bridge.mapping.model import MappingError
 from bridge.store import DEAD, REPLAYABLE, open_store
-from bridge.retention import DAY
+from bridge.ops.retention import DAY
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": DAY}
@@ -110,7 +111,7 @@ def _replay(args, out, now: float) -> int:
     store = _open()
     try:
         chosen = replay.plan(store, args.ids or None, filter)
-        sources = load_sources(args.mappings) if chosen.rebuild else {}
+        sources = load_store_sources(args.mappings) if chosen.rebuild else {}
         if args.dry_run:
             previews = replay.preview(chosen, sources, store)
             for line in report.dry_run_lines(chosen, previews):
@@ -129,7 +130,7 @@ def _rebuild_events(args, out, now: float) -> int:
     if args.ids or any(getattr(args, name) for name in _FILTER_OPTIONS):
         raise ConfigError("--rebuild-event renders whole events again; give it without delivery ids or filters")
     events = [_event_ref(text) for text in args.rebuild_event]
-    sources = load_sources(args.mappings)
+    sources = load_store_sources(args.mappings)
     store = _open()
     try:
         prepared = [rebuild.prepare(sources, store, source, event_id) for source, event_id in events]
@@ -143,7 +144,7 @@ def _rebuild_events(args, out, now: float) -> int:
         store.close()
 
 
-def load_sources(directory: str) -> dict[str, Source]:
+def load_store_sources(directory: str) -> dict[str, Source]:
     """The mappings in `directory` as sources to render with; MappingError lists every problem."""
     mappings, problems = load_mappings(directory)
     if problems:

@@ -15,8 +15,8 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
-from bridge import transforms
-from bridge.expressions import Template, compile_expression
+from bridge.mapping import transforms
+from bridge.mapping.expressions import Template, compile_expression
 
 SKIP = object()  # the field is left out of the PATCH
 _SOURCES = ("from", "value", "template", "match")

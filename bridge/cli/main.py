@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
-from bridge.mapping import load_mapping, load_mappings
+from bridge.mapping.loader import load_mapping, load_mappings
 from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
 
@@ -35,8 +35,8 @@ def cmd_check(args) -> int:
 
 def _live_problems(mappings) -> list[str]:
     """Check the mappings against Reevo's `_schema` (REEVO_API_URL / REEVO_API_KEY, or the sandbox)."""
-    from bridge.livecheck import live_problems
-    from bridge.reevo import ReevoClient, ReevoError
+    from bridge.ops.live_check import live_problems
+    from bridge.delivery.reevo_client import ReevoClient, ReevoError
     settings = load_settings()
     client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key)
     try:
@@ -97,22 +97,22 @@ def cmd_send(args) -> int:
 
 def cmd_sandbox(args) -> int:
     """Run the bundled Reevo stand-in."""
-    from bridge.sandbox.server import serve
+    from sandbox.server import serve
     serve(host=args.host, port=args.port, seed_path=args.seed)
     return 0
 
 
 def cmd_worker(args) -> int:
     """Deliver stored events without serving HTTP (a separate worker container)."""
-    from bridge.delivery import WorkerPool
-    from bridge.runtime import build_worker, sandbox_banner
-    from bridge.observability import configure_logging
+    from bridge.delivery.worker import WorkerPool
+    from bridge.web.factory import build_worker, sandbox_banner
+    from bridge.telemetry.logs import configure_logging
     from bridge.store import open_store
     settings = load_settings()
     configure_logging()
     if settings.sandbox:
         print(sandbox_banner(settings), file=sys.stderr)
-    from bridge.retention import start_retention
+    from bridge.ops.retention import start_retention
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, time.time)
     pool = WorkerPool(worker, max(1, settings.delivery_threads), settings.poll_interval).start()
@@ -128,13 +128,13 @@ def cmd_worker(args) -> int:
 
 def cmd_replay(args) -> int:
     """Queue deliveries again (by id, or by status/source/route/time); --dry-run lists them."""
-    from bridge.maintenance import replay_command
+    from bridge.cli.store_commands import replay_command
     return replay_command(args, sys.stdout)
 
 
 def cmd_purge(args) -> int:
     """Delete finished records older than the retention time; dead ones only with --dead."""
-    from bridge.maintenance import purge_command
+    from bridge.cli.store_commands import purge_command
     return purge_command(args, sys.stdout)
 
 
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", help="seed data file (default: the bundled one)")
     sandbox.set_defaults(func=cmd_sandbox)
     sub.add_parser("worker", help="run delivery workers only").set_defaults(func=cmd_worker)
-    from bridge.maintenance import add_purge_arguments, add_replay_arguments
+    from bridge.cli.store_commands import add_purge_arguments, add_replay_arguments
     replay = sub.add_parser("replay", help="queue dead (or other finished) deliveries again")
     add_replay_arguments(replay)
     replay.set_defaults(func=cmd_replay)

@@ -7,8 +7,8 @@ target that does not exist, is not updatable, or has another value type.
 """
 from __future__ import annotations
 
-from bridge import schemas
-from bridge.mapping import Mapping
+from bridge.mapping import reevo_fields
+from bridge.mapping.model import Mapping
 
 
 def schema_fields(schema: dict) -> dict[str, dict]:
@@ -49,7 +49,7 @@ def live_problems(mappings: dict[str, Mapping], schema: dict) -> list[str]:
         for route in mapping.routes:
             where = f"{mapping.path}: route '{route.name}'"
             for name in route.fields:
-                problem = _field_problem(name, fields.get(name), schemas.field_type(name, route.custom))
+                problem = _field_problem(name, fields.get(name), reevo_fields.field_type(name, route.custom))
                 if problem:
                     problems.append(f"{where}: field '{name}': {problem}")
             if route.target.match_field:

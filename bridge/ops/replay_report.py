@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bridge import rebuild
-from bridge.replay import ReplayPlan
+from bridge.ops import rebuild
+from bridge.ops.replay import ReplayPlan
 from bridge.store import DEAD, DeliveryRecord, NewDelivery
 
 _ACTIONS = {rebuild.INSERT: "added", rebuild.REPLACE: "rebuilt", rebuild.KEEP: "left alone"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 
-from bridge.observability import log_state
+from bridge.telemetry.logs import log_state
 from bridge.store import StoreUnavailable
 
-log = logging.getLogger("bridge.retention")
+log = logging.getLogger("bridge.ops.retention")
 DAY = 86400.0
 
 

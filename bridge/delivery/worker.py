@@ -12,10 +12,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bridge import alerts, metrics, reevo
-from bridge.observability import log_state
+from bridge.delivery import reevo_client
+from bridge.telemetry import alerts, metrics
+from bridge.telemetry.logs import log_state
 from bridge.store import Completion, DeliveryRecord, StoreUnavailable
-from bridge.targets import TargetResolver
+from bridge.delivery.targets import TargetResolver
 
 log = logging.getLogger("bridge.delivery")
 
@@ -49,7 +50,7 @@ class RetryPolicy:
 class DeliveryWorker:
     """Moves deliveries from the store to Reevo. One instance is shared by a process's threads."""
 
-    def __init__(self, store, client: reevo.ReevoClient, policy: RetryPolicy | None = None,
+    def __init__(self, store, client: reevo_client.ReevoClient, policy: RetryPolicy | None = None,
                  clock=time.time, lease_seconds: float = 60.0, batch: int = 10,
                  pause_probe: float = 30.0, resolver: TargetResolver | None = None):
         self.store = store
@@ -120,7 +121,7 @@ class DeliveryWorker:
             if not sent:
                 return self._supersede(record, opportunity_id)
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
-            if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
+            if outcome.kind == reevo_client.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
         self._settle(record, outcome, opportunity_id, sent, accepted)
 
@@ -139,32 +140,32 @@ class DeliveryWorker:
         log_state(log, "superseded", status="superseded", **self._fields(record, opportunity_id))
 
     @staticmethod
-    def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo.Outcome | None = None) -> dict:
+    def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo_client.Outcome | None = None) -> dict:
         fields = dict(source=record.source, event_id=record.event_id, route=record.route,
                       opportunity=opportunity_id, attempt=record.attempts)
         if outcome is not None:
             fields.update(http_status=outcome.status, reason=outcome.code)
         return fields
 
-    def _settle(self, record: DeliveryRecord, outcome: reevo.Outcome, opportunity_id, sent: dict,
+    def _settle(self, record: DeliveryRecord, outcome: reevo_client.Outcome, opportunity_id, sent: dict,
                 accepted: list) -> None:
         now = self.clock()
         fields = self._fields(record, opportunity_id, outcome)
-        if outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
+        if outcome.kind in (reevo_client.DELIVERED, reevo_client.DEAD) and outcome.status is not None:
             self._resume()  # Reevo judged the request itself, so it accepted our key
-        if outcome.kind == reevo.DELIVERED:
+        if outcome.kind == reevo_client.DELIVERED:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
             accepted.append((record, opportunity_id, applied, fields))
-        elif outcome.kind == reevo.PAUSED:
+        elif outcome.kind == reevo_client.PAUSED:
             self._pause(record, outcome, now, fields)
-        elif outcome.kind == reevo.RETRY and not self.policy.gives_up(record, now):
+        elif outcome.kind == reevo_client.RETRY and not self.policy.gives_up(record, now):
             when = now + self.policy.delay(record.attempts, outcome.retry_after)
             self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now)
             metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
             log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3), **fields)
         else:
             error = outcome.error()
-            if outcome.kind == reevo.RETRY:
+            if outcome.kind == reevo_client.RETRY:
                 error["gave_up"] = self.policy.gives_up(record, now)
             self.store.dead(record.id, record.lease_token, error, now)
             metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
@@ -172,7 +173,7 @@ class DeliveryWorker:
                           reason=error.get("gave_up") or error.get("code"), http_status=outcome.status)
             log_state(log, "dead", logging.ERROR, status="dead", **fields)
 
-    def _pause(self, record: DeliveryRecord, outcome: reevo.Outcome, now: float, fields: dict) -> None:
+    def _pause(self, record: DeliveryRecord, outcome: reevo_client.Outcome, now: float, fields: dict) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
         self.paused_until = now + self.pause_probe

@@ -1,0 +1,204 @@
+"""Mapping files: load and check them into compiled Mapping objects.
+
+A mapping file is `<source>.yaml` in the mappings folder; the file name is the
+`<source>` of `POST /webhooks/<source>`. Every problem found at load names the
+file, the route and the field, so a bad mapping never surfaces first on a live event.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from jmespath.exceptions import JMESPathError
+
+from bridge import signatures
+from bridge.mapping import file_schema, reevo_fields
+from bridge.mapping.expressions import ExpressionError, compile_expression
+from bridge.mapping.model import Mapping, Route, Target
+from bridge.mapping.valuespec import SKIP, SpecError, ValueSpec, compile_spec
+
+class _Problems:
+    """Collects problems with their location: `file: route 'x': field 'y': message`."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lines: list[str] = []
+
+    def add(self, message: str, route: str | None = None, where: str | None = None):
+        parts = [self.path]
+        if route:
+            parts.append(f"route '{route}'")
+        if where:
+            parts.append(where)
+        self.lines.append(": ".join(parts + [message]))
+
+
+def _compile(problems: _Problems, text, route=None, where=None):
+    try:
+        return compile_expression(text)
+    except ExpressionError as exc:
+        problems.add(str(exc), route, where)
+        return None
+
+
+def _event_reader(problems, spec, name):
+    if spec is None:
+        return None
+    if isinstance(spec, dict) and set(spec) == {"header"}:
+        names = spec["header"] if isinstance(spec["header"], list) else [spec["header"]]
+        return lambda data, headers: _first_header(headers, [str(n) for n in names])
+    expr = _compile(problems, spec, where=f"event.{name}")
+    if expr is None:
+        return None
+
+    def read(data, headers):
+        try:
+            return expr.search(data)
+        except JMESPathError:
+            return None  # an unreadable id falls back to the content hash; type/time to unknown
+    return read
+
+
+def _compile_route(problems, raw: dict, custom: dict) -> Route | None:
+    name = raw["name"]
+    when = _compile(problems, raw["when"], name, "when") if raw.get("when") else None
+    target_raw = raw["opportunity"]
+    if ("id" in target_raw) == ("match" in target_raw):
+        problems.add("needs exactly one of id or match", name, "opportunity")
+        return None
+    if "id" in target_raw:
+        target = Target(id=_compile(problems, target_raw["id"], name, "opportunity.id"))
+    else:
+        match = target_raw["match"]
+        target = Target(match_field=match["field"],
+                        match_value=_compile(problems, match["equals"], name, "opportunity.match.equals"))
+    fields_ = {}
+    for field_name, spec_raw in raw["set"].items():
+        where = f"field '{field_name}'"
+        problem = reevo_fields.field_problem(field_name, custom)
+        if problem:
+            problems.add(problem, name, where)
+            continue
+        try:
+            spec = compile_spec(spec_raw)
+        except (SpecError, ExpressionError) as exc:
+            problems.add(str(exc), name, where)
+            continue
+        _check_constants(problems, spec, field_name, custom, name, where)
+        fields_[field_name] = spec
+    return Route(name, when, target, fields_, custom)
+
+
+def _check_constants(problems, spec: ValueSpec, field_name, custom, route, where):
+    """A constant (`value:`, lookup outputs, `default:`) of the wrong type is a load error."""
+    value_type, is_array = reevo_fields.field_type(field_name, custom)
+    constants = []
+    if spec.constant is not SKIP:
+        constants.append(("value", spec.constant))
+    if spec.lookup:
+        constants += [(f"lookup[{k!r}]", v) for k, v in spec.lookup.items()]
+    if spec.has_default and spec.default is not SKIP:
+        constants.append(("default", spec.default))
+    for label, value in constants:
+        problem = reevo_fields.value_problem(value_type, is_array, value)
+        if problem:
+            problems.add(f"{label} {problem} ({value_type})", route, where)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys silently; a mapping file must not."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _read_yaml(path: Path, problems: _Problems):
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problems.add(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", where=where)
+    except OSError as exc:
+        problems.add(f"cannot be read: {exc.strerror}")
+    return None
+
+
+def load_mapping(path: Path) -> tuple[Mapping | None, list[str]]:
+    """Compile one mapping file; returns (mapping or None, problems)."""
+    problems = _Problems(str(path))
+    raw = _read_yaml(path, problems)
+    if problems.lines:
+        return None, problems.lines
+    try:
+        doc = file_schema.MappingFileSchema().load(raw if isinstance(raw, dict) else {"": raw})
+    except file_schema.ValidationError as exc:
+        for where, message in file_schema.flatten_errors(exc.messages):
+            route = _route_name(raw, where)
+            problems.add(message, route, where)
+        return None, problems.lines
+    custom = doc["custom_fields"]
+    names = [r["name"] for r in doc["routes"]]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.add("route name is used more than once", dup)
+    verify = dict(doc["verify"])
+    _check_verify(problems, verify)
+    mapping = Mapping(
+        source=path.stem, path=str(path), scheme=verify.pop("scheme"),
+        secret_names=verify.pop("secrets"), verify_options=verify,
+        event_fields={k: _event_reader(problems, doc["event"].get(k), k) for k in ("id", "type", "occurred_at")},
+        events=_compile(problems, doc["events"], where="events") if doc["events"] else None,
+        routes=[r for r in (_compile_route(problems, raw_route, custom) for raw_route in doc["routes"]) if r],
+        volatile=[path.split(".") for path in doc["event"].get("volatile") or []],
+    )
+    return (None if problems.lines else mapping), problems.lines
+
+
+def _check_verify(problems: _Problems, verify: dict):
+    scheme = verify["scheme"]
+    if scheme not in signatures.SCHEMES:
+        problems.add(f"unknown scheme {scheme!r}; known: {', '.join(sorted(signatures.SCHEMES))}",
+                     where="verify.scheme")
+    elif scheme != "none" and not verify["secrets"]:
+        problems.add("names no secret variable; list at least one under secrets", where="verify.secrets")
+    if scheme in signatures.SCHEMES:
+        options = {k: v for k, v in verify.items() if k not in ("scheme", "secrets")}
+        for option, message in signatures.option_problems(scheme, options):
+            problems.add(message, where=f"verify.{option}")
+
+
+def _first_header(headers, names: list[str]):
+    """The first of `names` present in the request headers (case-insensitive), or None."""
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    return next((lowered[n.lower()] for n in names if lowered.get(n.lower())), None)
+
+
+def _route_name(raw, where: str) -> str | None:
+    """For an error at `routes.2.set`, the name of route 2 when it has one."""
+    parts = where.split(".")
+    if len(parts) >= 2 and parts[0] == "routes" and parts[1].isdigit() and isinstance(raw, dict):
+        routes = raw.get("routes") or []
+        index = int(parts[1])
+        if index < len(routes) and isinstance(routes[index], dict):
+            return routes[index].get("name")
+    return None
+
+
+def load_mappings(directory: str) -> tuple[dict[str, Mapping], list[str]]:
+    """Every `*.yaml`/`*.yml` file in `directory` → ({source: Mapping}, problems)."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        return {}, [f"{directory}: mappings folder does not exist (BRIDGE_MAPPINGS_DIR)"]
+    mappings, problems = {}, []
+    for path in sorted(list(folder.glob("*.yaml")) + list(folder.glob("*.yml"))):
+        mapping, found = load_mapping(path)
+        problems += found
+        if mapping:
+            mappings[mapping.source] = mapping
+    return mappings, problems

@@ -1,0 +1,217 @@
+"""The compiled mapping model: events, routes and targets, and rendering an event into deliveries (pure).
+
+bridge.mapping.loader builds these objects from a mapping file; nothing here reads files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+
+from bridge.mapping import reevo_fields
+from bridge.mapping.expressions import truthy
+from bridge.mapping.transforms import TransformError, parse_iso8601
+from bridge.mapping.valuespec import SKIP, FieldError, ValueSpec
+
+
+class MappingError(Exception):
+    """One or more problems in mapping files; `problems` lists them, one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Event:
+    """One event read out of a webhook body."""
+
+    source: str
+    id: str
+    type: str | None
+    occurred_at: str | None  # UTC `YYYY-MM-DDTHH:MM:SSZ`-style text, or None if unknown
+    data: Any
+    fingerprint: str = ""  # hash of the content that identifies it (volatile fields left out)
+    data_json: str | None = None  # `data` as JSON text, when hashing already produced it
+
+
+@dataclass
+class Delivery:
+    """One PATCH to make: which opportunity, which attributes."""
+
+    route: str
+    target: dict  # {"id": uuid} or {"match": {"field": name, "value": value}}
+    attributes: dict
+
+
+@dataclass
+class Failure:
+    """A route matched but cannot produce a valid PATCH; stored as a dead delivery."""
+
+    route: str
+    reason: str
+    message: str
+    field: str | None = None
+
+
+@dataclass
+class Target:
+    id: Any = None
+    match_field: str | None = None
+    match_value: Any = None
+
+    def resolve(self, data) -> dict:
+        if self.id is not None:
+            value = self.id.search(data)
+            if value is None or value == "":
+                raise FieldError("missing_target", "the opportunity id is missing from the event")
+            if not _is_uuid(value):
+                raise FieldError("invalid_target", f"opportunity id {str(value)[:60]!r} is not a UUID")
+            return {"id": value}
+        value = self.match_value.search(data)
+        if value is None or value == "":
+            raise FieldError("missing_target", f"the value to match on {self.match_field} is missing")
+        return {"match": {"field": self.match_field, "value": value}}
+
+
+@dataclass
+class Route:
+    name: str
+    when: Any
+    target: Target
+    fields: dict[str, ValueSpec]
+    custom: dict
+
+    def render(self, data) -> Delivery | Failure:
+        """This route's delivery for one event, or the reason it cannot be made."""
+        try:
+            target = self.target.resolve(data)
+        except FieldError as exc:
+            return Failure(self.name, exc.reason, exc.message, "opportunity")
+        except JMESPathError as exc:
+            return Failure(self.name, "expression_failed", _first_line(exc), "opportunity")
+        attributes = {}
+        for name, spec in self.fields.items():
+            try:
+                value = spec.render(data)
+            except FieldError as exc:
+                return Failure(self.name, exc.reason, exc.message, name)
+            if value is SKIP:
+                continue
+            problem = reevo_fields.value_problem(*reevo_fields.field_type(name, self.custom), value)
+            if problem:
+                return Failure(self.name, "invalid_value", f"{name} {problem}", name)
+            attributes[name] = value
+        if not attributes:
+            return Failure(self.name, "empty_patch", "no field had a value for this event")
+        return Delivery(self.name, target, attributes)
+
+
+@dataclass
+class Mapping:
+    """A compiled mapping file."""
+
+    source: str
+    path: str
+    scheme: str
+    secret_names: list[str]
+    verify_options: dict
+    event_fields: dict  # id/type/occurred_at → callable(data, headers) -> value
+    events: Any
+    routes: list[Route] = field(default_factory=list)
+    volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
+
+    def read_events(self, body, headers) -> list[Event]:
+        """Split a parsed body into events with their id, type and occurred_at."""
+        if self.events is None:
+            items = [body]
+        else:
+            items = self.events.search(body)
+            items = items if isinstance(items, list) else ([] if items is None else [items])
+        return [self.make_event(item, headers) for item in items]
+
+    def make_event(self, data, headers) -> Event:
+        """One event (an item `events` selected, or the whole body) with its id, type and occurred_at."""
+        read = {k: (f(data, headers) if f else None) for k, f in self.event_fields.items()}
+        hashed = _without(data, self.volatile)
+        canonical = canonical_json(hashed)
+        fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
+        event_id = read["id"]
+        if event_id in (None, ""):
+            # No id in the event: identical re-sends still dedupe on the content hash.
+            event_id = "sha256:" + fingerprint
+        return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
+                     normalise_time(read["occurred_at"]), data, fingerprint,
+                     canonical if hashed is data else None)  # the store keeps this text: no second encoding
+
+    def render(self, event: Event) -> list[Delivery | Failure]:
+        """Every matching route's delivery (or failure); empty when no route matches."""
+        rendered = []
+        for route in self.routes:
+            try:
+                matched = route.when is None or truthy(route.when.search(event.data))
+            except JMESPathError as exc:
+                rendered.append(Failure(route.name, "expression_failed", _first_line(exc), "when"))
+                continue
+            if matched:
+                rendered.append(route.render(event.data))
+        return rendered
+
+
+def canonical_json(data) -> str:
+    """Compact JSON with sorted keys: the same content gives the same text whatever the key order."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _without(data, paths: list[list[str]]):
+    """A copy of `data` without the given key paths (only the containers on the way are copied)."""
+    for path in paths:
+        data = _drop(data, path)
+    return data
+
+
+def _drop(data, path: list[str]):
+    if not isinstance(data, dict) or path[0] not in data:
+        return data
+    copy = dict(data)
+    if len(path) == 1:
+        del copy[path[0]]
+    else:
+        copy[path[0]] = _drop(copy[path[0]], path[1:])
+    return copy
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def normalise_time(value) -> str | None:
+    """Unix seconds or ms, or ISO-8601 text → `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`; None if unreadable."""
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
+            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        elif isinstance(value, str) and value.strip():
+            text = value.strip()
+            if text.isdigit():
+                return normalise_time(int(text))
+            moment = parse_iso8601(text)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        else:
+            return None
+    except (TransformError, ValueError, OverflowError, OSError):
+        return None
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return isinstance(value, str)
+    except ValueError:
+        return False

@@ -1,0 +1,1 @@
+"""Operators' tools on stored data: replay and rebuild, retention, the live schema check."""

@@ -1,0 +1,1 @@
+"""What the bridge tells its operators: logs (scrubbed), Prometheus metrics, Sentry alerts."""

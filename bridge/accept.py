@@ -11,10 +11,11 @@ import logging
 from dataclasses import dataclass, field
 
 from bridge import signatures
+from bridge.config import ConfigError, read_secret
 from bridge.telemetry import alerts, metrics
 from bridge.mapping.model import Delivery, Failure, Mapping
 from bridge.telemetry.logs import log_state
-from bridge.store import ACCEPTED, DEAD, DUPLICATE, IGNORED, EventRecord, NewDelivery, StoreUnavailable
+from bridge.store import ACCEPTED, CONFLICT, DEAD, DUPLICATE, IGNORED, EventRecord, NewDelivery, StoreUnavailable
 
 log = logging.getLogger("bridge.accept")
 
@@ -35,21 +36,32 @@ class Source:
     secrets: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # secret variables that are not set
     demo: bool = False  # sandbox mode: verifying with the public demo secret
+    secret_set: dict[str, bool] = field(default_factory=dict)  # variable → has a value (from NAME or NAME_FILE)
+    secret_problems: list[str] = field(default_factory=list)  # a NAME_FILE that cannot be read, …
 
 
 def build_sources(mappings: dict[str, Mapping], env: dict, demo_secret: str | None = None) -> dict[str, Source]:
     """Pair each mapping with its secrets from the environment (values never logged).
 
-    `demo_secret` (sandbox mode only) stands in for a source with none of its variables set.
+    Each secret variable may be given as NAME or NAME_FILE (read now: building sources again
+    is how a reload rotates a secret). `demo_secret` (sandbox mode only) stands in for a
+    source with none of its variables set.
     """
     sources = {}
     for name, mapping in mappings.items():
-        values = [env[n] for n in mapping.secret_names if env.get(n)]
+        found, problems = {}, []
+        for variable in mapping.secret_names:
+            try:
+                found[variable] = read_secret(env, variable)
+            except ConfigError as exc:
+                found[variable] = ""
+                problems.append(str(exc))
+        values = [value for value in found.values() if value]
         missing = [] if values else list(mapping.secret_names)
         demo = bool(missing and demo_secret)
         if demo:
             values, missing = [demo_secret], []
-        sources[name] = Source(mapping, values, missing, demo)
+        sources[name] = Source(mapping, values, missing, demo, {n: bool(v) for n, v in found.items()}, problems)
     return sources
 
 
@@ -79,7 +91,8 @@ class AcceptPipeline:
         if source.missing:
             # 503, not 4xx: the sender retries while the operator sets the secret; nothing is lost.
             raise Rejection(503, "source_not_configured",
-                            f"secret variable {', '.join(source.missing)} is not set", retry_after=60)
+                            f"secret variable {', '.join(source.missing)} (or its _FILE) is not set",
+                            retry_after=60)
         return source
 
     def _verify(self, source: Source, request: signatures.SignedRequest) -> None:
@@ -89,7 +102,11 @@ class AcceptPipeline:
         except signatures.SignatureError as exc:
             log_state(log, "rejected", logging.WARNING, source=source.mapping.source,
                       status="rejected", reason=exc.reason, detail=exc.detail)
-            raise Rejection(401, exc.reason, exc.detail) from None
+            detail = exc.detail
+            if source.demo:
+                detail += (f" (sandbox mode: {', '.join(source.mapping.secret_names)} not set, so this source "
+                           "verifies with the public demo secret; set one, or its _FILE, and reload)")
+            raise Rejection(401, exc.reason, detail) from None
 
     def _accept(self, mapping: Mapping, event, now: float) -> dict:
         rendered = mapping.render(event)
@@ -112,7 +129,9 @@ class AcceptPipeline:
             _report_dead(mapping.source, event.id, deliveries)
         dead = sum(1 for d in deliveries if d.status == DEAD)
         counts = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
-        log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,
+        # A conflict (same id, another body) is not applied: a sender reusing ids, or a forged resend.
+        level = logging.WARNING if status == CONFLICT else logging.INFO
+        log_state(log, status, level, source=mapping.source, event_id=event.id, type=event.type, status=status,
                   reason=record.reason if status == IGNORED else None, **counts)
         result = {"id": event.id, "type": event.type, "status": status}
         if status == ACCEPTED:

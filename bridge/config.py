@@ -14,6 +14,7 @@ SANDBOX_API_KEY = "sandbox-key"  # the bundled stand-in's public demo key, not a
 # value (announced at start), so `make run` + `python -m bridge send` work with no set-up.
 SANDBOX_DEMO_SECRET = "whsec_c2FuZGJveC1kZW1vLW9ubHk="
 DEFAULT_SANDBOX_PORT = 8090
+MAX_SECRET_FILE_BYTES = 64 * 1024  # a secret file is a key, not a document
 
 
 class ConfigError(Exception):
@@ -31,6 +32,7 @@ class Settings:
     retention_days: float = 30.0
     mappings_dir: str = "mappings"
     admin_token: str = ""
+    metrics_token: str = ""  # when set, GET /metrics needs `Authorization: Bearer <it>`
     sandbox: bool = False
     behind_proxy: bool = False  # trust X-Forwarded-Proto/-Host for the URL a signature covers
     sandbox_port: int = DEFAULT_SANDBOX_PORT
@@ -82,6 +84,27 @@ def _choice(env: dict, name: str, allowed: tuple) -> str:
     return raw
 
 
+def read_secret(env: dict, name: str) -> str:
+    """Secret variable `name`, given as NAME or as NAME_FILE (the path of a file holding it).
+
+    Docker and Kubernetes mount secrets as files; such a file is read afresh on every call,
+    so a reload (which re-forks the workers) picks up a rotated value. Whitespace around the
+    file's content (its trailing newline) is dropped. Unset: "". Both set, or a file that
+    cannot be read: ConfigError naming the variable (never the value).
+    """
+    direct = env.get(name, "")
+    path = env.get(name + "_FILE", "").strip()
+    if not path:
+        return direct
+    if direct:
+        raise ConfigError(f"both {name} and {name}_FILE are set; set only one")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(MAX_SECRET_FILE_BYTES).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}_FILE={path!r} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def _check_url(name: str, url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -114,14 +137,14 @@ def load_settings(env: dict | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     sandbox = _flag(env, "BRIDGE_SANDBOX")
     sandbox_port = _number(env, "BRIDGE_SANDBOX_PORT", DEFAULT_SANDBOX_PORT, int, 1)
-    api_key = env.get("REEVO_API_KEY", "").strip()
+    api_key = read_secret(env, "REEVO_API_KEY").strip()
     api_url = env.get("REEVO_API_URL", "").strip()
     if sandbox:
         api_url = api_url or f"http://127.0.0.1:{sandbox_port}"
         api_key = api_key or SANDBOX_API_KEY
     elif not api_key:
         raise ConfigError(
-            "REEVO_API_KEY is not set. Set it to a Reevo API key with Opportunities Write, "
+            "REEVO_API_KEY is not set. Set it (or REEVO_API_KEY_FILE) to a Reevo API key with Opportunities Write, "
             "or set BRIDGE_SANDBOX=1 to deliver to the bundled Reevo stand-in instead."
         )
     settings = Settings(
@@ -129,7 +152,8 @@ def load_settings(env: dict | None = None) -> Settings:
         reevo_api_key=api_key,
         **vars(load_store_settings(env)),
         mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
-        admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
+        admin_token=read_secret(env, "BRIDGE_ADMIN_TOKEN"),
+        metrics_token=read_secret(env, "BRIDGE_METRICS_TOKEN"),
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),
         sandbox=sandbox,
         sandbox_port=sandbox_port,

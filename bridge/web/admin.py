@@ -166,7 +166,7 @@ def mappings():
     """The mappings in use, their secrets (names and whether set), and the last reload's result."""
     runtime = _runtime()
     sources = {name: {"file": s.mapping.path, "scheme": s.mapping.scheme, "routes": [r.name for r in s.mapping.routes],
-                      "secrets": {n: bool(runtime.settings.env.get(n)) for n in s.mapping.secret_names},
+                      "secrets": dict(s.secret_set), "secret_problems": s.secret_problems,
                       "enabled": not s.missing, "demo_secret": s.demo}
                for name, s in sorted(runtime.pipeline.sources.items())}
     return jsonify({"data": {"sources": sources, "last_reload": runtime.reload_status}})

@@ -61,7 +61,9 @@ class Runtime:
             SCRUBBER.add(secret_values(self.settings, sources))
             self.pipeline.sources = sources
             self.reload_status = {"status": "reloaded", "at": self.clock(), "sources": sorted(sources)}
-        log_state(log, self.reload_status["status"], sources=",".join(sorted(sources)))
+        self.reload_status.update(secrets_report(sources))
+        log_state(log, self.reload_status["status"], sources=",".join(sorted(sources)),
+                  lacking_secret=",".join(self.reload_status["lacking_secret"]) or None)
         return self.reload_status
 
 
@@ -102,10 +104,20 @@ def load_web_sources(settings: Settings, directory: str | None = None):
     for name, source in sources.items():
         if source.mapping.scheme == "none":
             log_state(log, "source accepts UNSIGNED webhooks (verify.scheme: none)", logging.WARNING, source=name)
+        for problem in source.secret_problems:
+            log_state(log, "secret file problem", logging.ERROR, source=name, detail=problem)
         if source.missing:
             log_state(log, "source disabled until its secret is set; its webhooks get 503", logging.ERROR,
                       source=name, missing=",".join(source.missing))
     return sources
+
+
+def secrets_report(sources: dict) -> dict:
+    """What a reload says about secrets: sources still lacking one (their webhooks get 503), sources
+    on the sandbox demo secret, and secret files that could not be read (names and paths, never values)."""
+    return {"lacking_secret": sorted(name for name, s in sources.items() if s.missing),
+            "demo_secret": sorted(name for name, s in sources.items() if s.demo),
+            "secret_problems": [p for _, s in sorted(sources.items()) for p in s.secret_problems]}
 
 
 def startup_sources(settings: Settings) -> tuple[dict, dict]:
@@ -123,8 +135,8 @@ def startup_sources(settings: Settings) -> tuple[dict, dict]:
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
-    """Every configured secret value, for the scrubber: webhook secrets, API key, admin token, DSN."""
-    values = [settings.reevo_api_key, settings.admin_token, settings.sentry_dsn]
+    """Every configured secret value, for the scrubber: webhook secrets, API key, admin/metrics tokens, DSN."""
+    values = [settings.reevo_api_key, settings.admin_token, settings.metrics_token, settings.sentry_dsn]
     values += [secret for source in sources.values() for secret in source.secrets]
     return [v for v in values if v and v != SANDBOX_API_KEY]
 

@@ -1,6 +1,8 @@
 """The HTTP surface: webhooks in, health out. Coordinates; the logic lives in bridge.accept."""
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -43,9 +45,25 @@ def rejection_response(exc: Rejection):
     return response
 
 
+def bearer_matches(header: str, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 @blueprint.get("/metrics")
 def prometheus_metrics():
-    """Prometheus text format: counters from every worker process, queue depth from the store."""
+    """Prometheus text format: counters from every worker process, queue depth from the store.
+
+    With BRIDGE_METRICS_TOKEN set, only a scraper sending `Authorization: Bearer <token>` gets them.
+    """
+    token = _bridge().settings.metrics_token
+    if token and not bearer_matches(request.headers.get("Authorization", ""), token):
+        response = jsonify({"status": "rejected", "reason": "unauthorized",
+                            "detail": "send Authorization: Bearer <BRIDGE_METRICS_TOKEN>"})
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     body, content_type = metrics.render(_bridge().store)
     return body, 200, {"Content-Type": content_type}
 

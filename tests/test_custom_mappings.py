@@ -16,7 +16,7 @@ event:
   type: kind
 routes:
   - name: invoice-paid
-    when: "kind == 'invoice.paid'"
+    on: invoice.paid
     opportunity: {id: metadata.reevo_opportunity_id}
     set:
       amount: {from: total, transform: cents_to_decimal}

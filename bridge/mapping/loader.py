@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from jmespath.exceptions import JMESPathError
 
 from bridge import signatures
 from bridge.mapping import file_schema, reevo_fields
 from bridge.mapping.expressions import ExpressionError, compile_expression
 from bridge.mapping.model import Mapping, Route, Target
+from bridge.mapping.selectors import DEFAULT_JOIN_SEPARATOR, Condition, EventReader
 from bridge.mapping.valuespec import SKIP, SpecError, ValueSpec, compile_spec
 
 class _Problems:
@@ -41,27 +41,41 @@ def _compile(problems: _Problems, text, route=None, where=None):
         return None
 
 
-def _event_reader(problems, spec, name):
+def _event_reader(problems, spec, name) -> EventReader | None:
+    """event.<name> as the schema let it through: {header: …}, {join: […]} or an expression."""
     if spec is None:
         return None
-    if isinstance(spec, dict) and set(spec) == {"header"}:
+    if isinstance(spec, dict) and "header" in spec:
         names = spec["header"] if isinstance(spec["header"], list) else [spec["header"]]
-        return lambda data, headers: _first_header(headers, [str(n) for n in names])
+        return EventReader(f"header {' or '.join(names)}", headers=tuple(names))
+    if isinstance(spec, dict):
+        parts = [_compile(problems, part, where=f"event.{name}.join[{i}]") for i, part in enumerate(spec["join"])]
+        if None in parts:
+            return None
+        return EventReader(f"join of {', '.join(spec['join'])}", parts=tuple(parts),
+                           separator=spec.get("separator", DEFAULT_JOIN_SEPARATOR))
     expr = _compile(problems, spec, where=f"event.{name}")
-    if expr is None:
-        return None
-
-    def read(data, headers):
-        try:
-            return expr.search(data)
-        except JMESPathError:
-            return None  # an unreadable id falls back to the content hash; type/time to unknown
-    return read
+    return None if expr is None else EventReader(f"expression {spec}", expression=expr)
 
 
-def _compile_route(problems, raw: dict, custom: dict) -> Route | None:
-    name = raw["name"]
+def _condition(problems, raw: dict, name: str, reads_type: bool) -> Condition:
+    """A route's on/where/when; `on:` needs the mapping to read event.type."""
+    if raw.get("on") is not None and not reads_type:
+        problems.add("compares with event.type, but this mapping reads no event.type; "
+                     "add event.type, or use where:", name, "on")
+    where = []
+    for path_text, literal in (raw.get("where") or {}).items():
+        path = _compile(problems, path_text, name, f"where.{path_text}")
+        if path is not None:
+            where.append((path_text, path, literal))
     when = _compile(problems, raw["when"], name, "when") if raw.get("when") else None
+    on = frozenset(raw["on"]) if raw.get("on") is not None else None
+    return Condition(on, tuple(where), when)
+
+
+def _compile_route(problems, raw: dict, custom: dict, reads_type: bool) -> Route | None:
+    name = raw["name"]
+    condition = _condition(problems, raw, name, reads_type)
     target_raw = raw["opportunity"]
     if ("id" in target_raw) == ("match" in target_raw):
         problems.add("needs exactly one of id or match", name, "opportunity")
@@ -86,7 +100,7 @@ def _compile_route(problems, raw: dict, custom: dict) -> Route | None:
             continue
         _check_constants(problems, spec, field_name, custom, name, where)
         fields_[field_name] = spec
-    return Route(name, when, target, fields_, custom)
+    return Route(name, condition, target, fields_, custom)
 
 
 def _check_constants(problems, spec: ValueSpec, field_name, custom, route, where):
@@ -106,11 +120,16 @@ def _check_constants(problems, spec: ValueSpec, field_name, custom, route, where
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML keeps the last of two equal keys silently; a mapping file must not."""
+    """YAML keeps the last of two equal keys silently; a mapping file must not.
+
+    YAML 1.1 reads the key `on:` (and yes/no/off) as a boolean; a key is always text here.
+    """
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:bool" and getattr(key_node, "style", None) is None:
+                key_node.tag = "tag:yaml.org,2002:str"
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -154,7 +173,8 @@ def load_mapping(path: Path) -> tuple[Mapping | None, list[str]]:
         secret_names=verify.pop("secrets"), verify_options=verify,
         event_fields={k: _event_reader(problems, doc["event"].get(k), k) for k in ("id", "type", "occurred_at")},
         events=_compile(problems, doc["events"], where="events") if doc["events"] else None,
-        routes=[r for r in (_compile_route(problems, raw_route, custom) for raw_route in doc["routes"]) if r],
+        routes=[r for r in (_compile_route(problems, raw_route, custom, doc["event"].get("type") is not None)
+                            for raw_route in doc["routes"]) if r],
         volatile=[path.split(".") for path in doc["event"].get("volatile") or []],
     )
     return (None if problems.lines else mapping), problems.lines
@@ -171,12 +191,6 @@ def _check_verify(problems: _Problems, verify: dict):
         options = {k: v for k, v in verify.items() if k not in ("scheme", "secrets")}
         for option, message in signatures.option_problems(scheme, options):
             problems.add(message, where=f"verify.{option}")
-
-
-def _first_header(headers, names: list[str]):
-    """The first of `names` present in the request headers (case-insensitive), or None."""
-    lowered = {str(k).lower(): v for k, v in headers.items()}
-    return next((lowered[n.lower()] for n in names if lowered.get(n.lower())), None)
 
 
 def _route_name(raw, where: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from bridge.mapping import reevo_fields
-from bridge.mapping.expressions import truthy
+from bridge.mapping.selectors import CONTENT_HASH_PREFIX, Condition, ConditionError, id_source
 from bridge.mapping.transforms import TransformError, parse_iso8601
 from bridge.mapping.valuespec import SKIP, FieldError, ValueSpec
 
@@ -38,6 +38,14 @@ class Event:
     data: Any
     fingerprint: str = ""  # hash of the content that identifies it (volatile fields left out)
     data_json: str | None = None  # `data` as JSON text, when hashing already produced it
+    # (field, how it is read) for an id or type the mapping declares but this event lacked:
+    # a missing id falls back to the content hash, which the bridge logs and counts.
+    unread: tuple = ()
+
+    @property
+    def id_source(self) -> str:
+        """"sender" (read from the event or its headers) or "content_hash" (none was read)."""
+        return id_source(self.id)
 
 
 @dataclass
@@ -82,7 +90,7 @@ class Target:
 @dataclass
 class Route:
     name: str
-    when: Any
+    condition: Condition
     target: Target
     fields: dict[str, ValueSpec]
     custom: dict
@@ -121,7 +129,7 @@ class Mapping:
     scheme: str
     secret_names: list[str]
     verify_options: dict
-    event_fields: dict  # id/type/occurred_at → callable(data, headers) -> value
+    event_fields: dict  # id/type/occurred_at → EventReader (callable(data, headers) -> value), or None
     events: Any
     routes: list[Route] = field(default_factory=list)
     volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
@@ -144,19 +152,22 @@ class Mapping:
         event_id = read["id"]
         if event_id in (None, ""):
             # No id in the event: identical re-sends still dedupe on the content hash.
-            event_id = "sha256:" + fingerprint
+            event_id = CONTENT_HASH_PREFIX + fingerprint
+        unread = tuple((k, self.event_fields[k].describe) for k in ("id", "type")
+                       if self.event_fields.get(k) and read[k] in (None, ""))
         return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
                      normalise_time(read["occurred_at"]), data, fingerprint,
-                     canonical if hashed is data else None)  # the store keeps this text: no second encoding
+                     canonical if hashed is data else None,  # the store keeps this text: no second encoding
+                     unread)
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
         rendered = []
         for route in self.routes:
             try:
-                matched = route.when is None or truthy(route.when.search(event.data))
-            except JMESPathError as exc:
-                rendered.append(Failure(route.name, "expression_failed", _first_line(exc), "when"))
+                matched = route.condition.holds(event)
+            except ConditionError as exc:
+                rendered.append(Failure(route.name, "expression_failed", str(exc), exc.where))
                 continue
             if matched:
                 rendered.append(route.render(event.data))

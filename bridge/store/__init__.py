@@ -27,6 +27,13 @@ IGNORED = "ignored"
 UNRESOLVED = "unresolved"
 
 ENV_NAME = "BRIDGE_STORE_URL"
+# An event id the bridge made from the event's content because the mapping read none.
+CONTENT_HASH_PREFIX = "sha256:"
+
+
+def id_source(event_id: str) -> str:
+    """"content_hash" for an id made from the event's content (none was read), else "sender"."""
+    return "content_hash" if event_id.startswith(CONTENT_HASH_PREFIX) else "sender"
 
 
 class StoreUnavailable(Exception):
@@ -101,6 +108,11 @@ class DeliveryRecord:
     lease_token: str | None = None
     last_error: dict | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def id_source(self) -> str:
+        """Whether its event's id came from the sender or from the content hash."""
+        return id_source(self.event_id)
 
     @property
     def idempotency_key(self) -> str:

@@ -109,6 +109,7 @@ class AcceptPipeline:
             raise Rejection(401, exc.reason, detail) from None
 
     def _accept(self, mapping: Mapping, event, now: float) -> dict:
+        _report_unread(mapping.source, event)
         rendered = mapping.render(event)
         record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, event.fingerprint,
                              data=event.data, data_json=event.data_json)
@@ -139,6 +140,16 @@ class AcceptPipeline:
         if status == IGNORED:
             result["reason"] = record.reason
         return result
+
+
+def _report_unread(source: str, event) -> None:
+    """An id or type the mapping reads but the event lacked: never silent (a typo weakens dedupe)."""
+    for field_name, how in event.unread:
+        metrics.EVENT_FIELDS_UNREAD.labels(source, field_name).inc()
+        message = ("event id not found; stored under its content hash" if field_name == "id"
+                   else "event type not found; routes with on: will not match")
+        log_state(log, message, logging.WARNING, source=source, event_id=event.id, field=f"event.{field_name}",
+                  reads=how)
 
 
 def _report_dead(source: str, event_id: str, deliveries: list[NewDelivery]) -> None:

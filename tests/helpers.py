@@ -4,6 +4,7 @@ The bridge runs with delivery threads off and an injected clock; tests drive the
 delivery worker step by step, so retry timing is asserted without waiting.
 """
 import json
+import logging
 import socket
 import time
 from pathlib import Path
@@ -130,3 +131,21 @@ class Bridge:
 
     def deliveries(self, source: str, event_id: str):
         return self.store.deliveries_for_event(source, event_id)
+
+
+class capture_logs(logging.Handler):
+    """`with capture_logs("bridge.accept") as records:` — the records a bridge logger emits (it does not propagate)."""
+
+    def __init__(self, name: str):
+        super().__init__(logging.DEBUG)
+        self.logger, self.records = logging.getLogger(name), []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def __enter__(self):
+        self.logger.addHandler(self)
+        return self.records
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)

@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from bridge.config import ConfigError, load_settings, read_secret
-from helpers import OPP
+from helpers import OPP, capture_logs
 
 
 def test_a_secret_file_is_read_with_its_newline_dropped(tmp_path):
@@ -79,15 +79,15 @@ def test_outside_sandbox_mode_a_401_does_not_mention_the_demo_secret(bridge):
     assert answer.status_code == 401 and "demo" not in answer.json["detail"]
 
 
-def test_a_conflict_is_answered_as_a_duplicate_and_logged_at_warning(bridge, caplog):
+def test_a_conflict_is_answered_as_a_duplicate_and_logged_at_warning(bridge):
     event = {"id": "evt_conflict", "type": "customer.subscription.updated",
              "data": {"object": {"status": "active", "metadata": {"reevo_opportunity_id": OPP}}}}
     assert bridge.post("stripe", event).status_code == 202
-    with caplog.at_level(logging.INFO, logger="bridge.accept"):
+    with capture_logs("bridge.accept") as records:
         answer = bridge.post("stripe", {**event, "data": {"object": {"status": "canceled"}}})
     assert answer.status_code == 200 and answer.json["status"] == "duplicate"
     assert answer.json["events"][0]["status"] == "conflict"
-    conflicts = [r for r in caplog.records if r.getMessage() == "conflict"]
+    conflicts = [r for r in records if r.getMessage() == "conflict"]
     assert conflicts and all(r.levelno == logging.WARNING for r in conflicts)
 
 

@@ -10,7 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
+from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings, read_secret
+from bridge.cli.samples import sample_warnings, unread_warnings
 from bridge.mapping.loader import load_mapping, load_mappings
 from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
@@ -21,16 +22,28 @@ def cmd_check(args) -> int:
     for line in problems:
         print(line)
     for name, mapping in sorted(mappings.items()):
-        unset = [n for n in mapping.secret_names if not os.environ.get(n)]
+        unset = [n for n in mapping.secret_names if not _secret(n)]
         if mapping.scheme != "none" and len(unset) == len(mapping.secret_names):
             print(f"{mapping.path}: note: none of {', '.join(unset)} is set here; "
                   f"the source stays disabled until one is")
+    if args.samples:
+        for line in sample_warnings(mappings, args.samples):
+            print(line)
     if args.live and not problems:
         problems = _live_problems(mappings)
         for line in problems:
             print(line)
     print(f"{len(mappings)} mapping file(s) OK, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def _secret(name: str) -> str:
+    """NAME or the content of NAME_FILE here; "" when unset or unreadable (check notes it as unset)."""
+    try:
+        return read_secret(os.environ, name)
+    except ConfigError as exc:
+        print(f"note: {exc}", file=sys.stderr)
+        return ""
 
 
 def _live_problems(mappings) -> list[str]:
@@ -65,7 +78,13 @@ def cmd_preview(args) -> int:
     out = []
     for event in mapping.read_events(body, headers):
         rendered = mapping.render(event)
-        item = {"event": event.id, "type": event.type, "occurred_at": event.occurred_at}
+        item = {"event": event.id, "id_source": event.id_source, "type": event.type,
+                "occurred_at": event.occurred_at}
+        warnings = unread_warnings(mapping, event)
+        for line in warnings:
+            print(line, file=sys.stderr)
+        if warnings:
+            item["warnings"] = warnings
         if not rendered:
             item["result"] = "ignored: no route matched"
         item["deliveries"] = [vars(r) for r in rendered]
@@ -80,7 +99,7 @@ def cmd_send(args) -> int:
 
     from bridge.signatures import sign_request
     mapping = _load_one(args.mappings, args.source)
-    secret = next((os.environ[n] for n in mapping.secret_names if os.environ.get(n)), None)
+    secret = next((_secret(n) for n in mapping.secret_names if _secret(n)), None)
     if secret is None:
         print(f"note: {', '.join(mapping.secret_names) or 'no secret'} unset here; "
               "signing with the sandbox demo secret", file=sys.stderr)
@@ -146,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="lint every mapping file")
     check.add_argument("--live", action="store_true",
                        help="also check fields against Reevo's GET /api/v2/_schema/opportunity")
+    check.add_argument("--samples", metavar="DIR",
+                       help="also warn where a sample (DIR/<source>/<case>/payload.json and headers.json) "
+                            "lacks the id or type its mapping reads")
     check.set_defaults(func=cmd_check)
     preview = sub.add_parser("preview", help="show the PATCHes a payload would produce")
     preview.add_argument("source")

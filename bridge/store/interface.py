@@ -117,7 +117,8 @@ class Store(Protocol):
         """Every delivery of one event, in id order."""
 
     def get_event(self, source: str, event_id: str) -> dict | None:
-        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts, data.
+        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts, data,
+        id_source ("sender", or "content_hash" when the mapping read no id and the content hash is the id).
 
         `data` is the event as received (the sender's payload for this event), or None when it was
         not stored (events from before it was kept).

@@ -23,7 +23,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
 from bridge.store import (PENDING, REPLAYABLE, STATUSES, Completion, DeliveryRecord, EventRecord, InvalidQuery,
-                          NewDelivery, StoreConfigError, StoreUnavailable, target_key)
+                          NewDelivery, StoreConfigError, StoreUnavailable, id_source, target_key)
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, matches
 
 log = logging.getLogger("bridge.store")
@@ -238,7 +238,7 @@ class RedisStore:
         return {"source": h["source"], "event_id": h["event_id"], "type": h.get("type"),
                 "occurred_at": h.get("occurred_at"), "outcome": h["outcome"], "reason": h.get("reason"),
                 "received_at": float(h["received_at"]), "conflicts": int(h["conflicts"]),
-                "data": json.loads(h["data"]) if "data" in h else None}
+                "data": json.loads(h["data"]) if "data" in h else None, "id_source": id_source(h["event_id"])}
 
     def counts(self) -> dict[str, int]:
         """Number of deliveries per status."""

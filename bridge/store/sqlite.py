@@ -13,7 +13,7 @@ import uuid
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
-                          EventRecord, InvalidQuery, NewDelivery, target_key)
+                          EventRecord, InvalidQuery, NewDelivery, id_source, target_key)
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_connection import SQLiteConnections
 
@@ -277,6 +277,7 @@ class SQLiteStore(SQLiteConnections):
             return None
         event = dict(zip(_EVENT_COLUMNS, row))
         event["data"] = json.loads(event["data"]) if event["data"] is not None else None
+        event["id_source"] = id_source(event_id)
         return event
 
     def counts(self) -> dict[str, int]:

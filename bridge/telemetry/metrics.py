@@ -20,6 +20,9 @@ from bridge.store import StoreUnavailable
 WEBHOOKS = Counter("bridge_webhooks_received_total", "Webhook requests received", ["source"])
 EVENTS = Counter("bridge_events_total", "Events by what the bridge did with them",
                  ["source", "outcome"])  # accepted, duplicate, conflict, ignored
+EVENT_FIELDS_UNREAD = Counter("bridge_event_fields_unread_total",
+                              "Events lacking the id or type their mapping reads (a missing id: content-hash id)",
+                              ["source", "field"])  # field: id, type
 REJECTED = Counter("bridge_webhooks_rejected_total", "Webhook requests refused", ["source", "reason"])
 DELIVERIES = Counter("bridge_deliveries_total", "Delivery attempts by result",
                      ["source", "route", "result"])  # delivered, retried, dead, superseded, paused

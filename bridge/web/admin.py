@@ -45,6 +45,7 @@ def delivery_json(record: DeliveryRecord) -> dict:
     data.pop("lease_token", None)
     data.update(data.pop("extra", {}) or {})
     data["patch"] = {"attributes": data.pop("attributes")}
+    data["id_source"] = record.id_source
     return data
 
 
@@ -92,6 +93,10 @@ def get_event(source: str, event_id: str):
     if event is None:
         return _error(404, "not_found", f"no event {event_id} from {source}")
     event["deliveries"] = [delivery_json(r) for r in store.deliveries_for_event(source, event_id)]
+    # The mapping reads an id, yet this event is stored under its content hash: the id was missing.
+    mapping_source = _runtime().pipeline.sources.get(source)
+    event["id_fallback"] = bool(event["id_source"] == "content_hash" and mapping_source
+                                and mapping_source.mapping.event_fields.get("id"))
     return jsonify({"data": event})
 
 

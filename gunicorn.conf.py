@@ -81,10 +81,11 @@ def on_starting(server):
     os.environ["BRIDGE_SUPERVISOR_PID"] = str(os.getpid())  # workers send SIGHUP here for /admin/reload
     _snapshot_mappings(settings.mappings_dir)
     if settings.sandbox:
-        print("=" * 78 + "\n" + sandbox_banner(settings) + "\n" + "=" * 78, file=sys.stderr, flush=True)
+        banner = sandbox_banner(settings, listing=True)
+        print("=" * 78 + "\n" + banner + "\n" + "=" * 78, file=sys.stderr, flush=True)
         if not os.environ.get("REEVO_API_URL"):
             _sandbox = subprocess.Popen([sys.executable, "-m", "bridge", "sandbox",
-                                         "--host", "127.0.0.1", "--port", str(settings.sandbox_port)])
+                                         "--host", settings.sandbox_host, "--port", str(settings.sandbox_port)])
 
 
 def post_fork(server, worker):

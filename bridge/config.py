@@ -36,6 +36,7 @@ class Settings:
     sandbox: bool = False
     behind_proxy: bool = False  # trust X-Forwarded-Proto/-Host for the URL a signature covers
     sandbox_port: int = DEFAULT_SANDBOX_PORT
+    sandbox_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so the host can reach the stand-in
     max_body_bytes: int = 1024 * 1024
     sentry_dsn: str = ""
     environment: str = "production"
@@ -157,6 +158,7 @@ def load_settings(env: dict | None = None) -> Settings:
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),
         sandbox=sandbox,
         sandbox_port=sandbox_port,
+        sandbox_host=env.get("BRIDGE_SANDBOX_HOST", "").strip() or Settings.sandbox_host,
         max_body_bytes=_number(env, "BRIDGE_MAX_BODY_BYTES", 1024 * 1024, int, 1),
         sentry_dsn=env.get("SENTRY_DSN", ""),
         environment=env.get("BRIDGE_ENVIRONMENT", "").strip() or ("sandbox" if sandbox else "production"),

@@ -115,7 +115,11 @@ def cmd_send(args) -> int:
 
 
 def cmd_sandbox(args) -> int:
-    """Run the bundled Reevo stand-in."""
+    """Run the bundled Reevo stand-in; --list only prints what it holds."""
+    if args.list:
+        from sandbox.listing import describe
+        print(describe(args.seed))
+        return 0
     from sandbox.server import serve
     serve(host=args.host, port=args.port, seed_path=args.seed)
     return 0
@@ -181,7 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--headers", help="JSON file of extra request headers (e.g. X-GitHub-Delivery)")
     send.set_defaults(func=cmd_send)
     sandbox = sub.add_parser("sandbox", help="run the bundled Reevo stand-in")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on (0.0.0.0 inside a container, to reach it from the host)")
+    sandbox.add_argument("--list", action="store_true",
+                         help="print the seeded opportunities (ids, names, stages) and stage api_names, and exit")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--seed", help="seed data file (default: the bundled one)")
     sandbox.set_defaults(func=cmd_sandbox)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from bridge.ops import rebuild, replay
 from bridge.ops import replay_report as report
 from bridge.config import ConfigError, load_store_settings
+from bridge.ops.retarget import RetargetError, retarget
 from bridge.accept import Source
 from bridge.mapping.loader import load_mappings
 from bridge.mapping.model import MappingError
@@ -59,6 +60,8 @@ def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
                         help="render this stored event again with the current mappings: routes it has no delivery "
                              "for are added (how an ignored event gets a route added since), deliveries the mapping "
                              "could not build are rebuilt, the others are left alone; repeatable")
+    parser.add_argument("--to-opportunity", metavar="OPPORTUNITY_ID",
+                        help="send one dead delivery's PATCH to this opportunity instead (recorded in its history)")
 
 
 def add_purge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,15 +98,32 @@ def replay_command(args, out) -> int:
     """
     now = time.time()
     try:
+        if args.to_opportunity:
+            return _retarget(args, out, now)
         if args.rebuild_event:
             return _rebuild_events(args, out, now)
         return _replay(args, out, now)
     except MappingError as exc:
         print("replay: the mapping files have problems; nothing was changed", file=sys.stderr)
         print("\n".join(exc.problems), file=sys.stderr)
-    except rebuild.RebuildError as exc:
+    except (rebuild.RebuildError, RetargetError) as exc:
         print(f"replay: {exc.detail}; nothing was changed", file=sys.stderr)
     return 1
+
+
+def _retarget(args, out, now: float) -> int:
+    """replay ID --to-opportunity NEW_ID: one dead delivery, its PATCH queued for another opportunity."""
+    if len(args.ids) != 1 or args.rebuild_event or any(getattr(args, name) for name in _FILTER_OPTIONS):
+        raise ConfigError("--to-opportunity sends one delivery elsewhere: give exactly one delivery id, no filters")
+    store = _open()
+    try:
+        record = retarget(store, args.ids[0], args.to_opportunity.strip(), now, dry_run=args.dry_run)
+    finally:
+        store.close()
+    verb = "would send" if args.dry_run else "queued"
+    print(f"delivery {record.id} ({record.source} {record.event_id}, route {record.route}): {verb} its PATCH "
+          f"to opportunity {args.to_opportunity.strip()}", file=out)
+    return 0
 
 
 def _replay(args, out, now: float) -> int:

@@ -80,6 +80,13 @@ class Store(Protocol):
         gives them a new rendering.
         """
 
+    def retarget(self, delivery_id: int, target: dict, now: float) -> bool:
+        """Send a dead delivery's PATCH to another opportunity: atomically, a dead delivery that had a
+        target gets `target` (e.g. {"id": uuid}), queued, attempts 0, due `now`, last_error cleared; what it
+        was is appended to its history as `replay` does, with `retargeted_from` and `retargeted_to`.
+        Anything else (not dead, unresolved, unknown id): False, nothing written.
+        """
+
     def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
         """Apply a new rendering of a stored event in one atomic step; how many deliveries were inserted or replaced.
 

@@ -28,7 +28,7 @@ from bridge.store.query import check_filter, check_limit, decode_cursor, encode_
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "retarget", "purge")
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
@@ -156,6 +156,10 @@ class RedisStore:
         chosen = [r.id for r in self._scan({**checked, "status": tuple(statuses)}, wanted)]
         return sum(self._run("replay", [_num(now), *map(str, chosen[i:i + _BATCH])])
                    for i in range(0, len(chosen), _BATCH))
+
+    def retarget(self, delivery_id: int, target: dict, now: float) -> bool:
+        """Queue a dead delivery that had a target again for `target`, in one script; False if it cannot be."""
+        return self._run("retarget", [str(int(delivery_id)), _num(now), json.dumps(target), target_key(target)]) == 1
 
     def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
         """Insert the event's missing routes and replace its unresolved dead ones, in one script; how many."""

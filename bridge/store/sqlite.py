@@ -189,6 +189,21 @@ class SQLiteStore(SQLiteConnections):
                  for id_, status, attempts, error, history in rows])
         return len(rows)
 
+    def retarget(self, delivery_id: int, target: dict, now: float) -> bool:
+        """Queue a dead delivery that had a target again for `target`, in one transaction; False if it cannot be."""
+        with self._transaction() as db:
+            row = db.execute("SELECT status, attempts, last_error, history, target, target_key FROM deliveries"
+                             " WHERE id=?", (int(delivery_id),)).fetchone()
+            if row is None or row[0] != DEAD or row[5] == UNRESOLVED:
+                return False
+            history = _append_history(row[3], now, row[0], row[1], row[2],
+                                      retarget=(json.loads(row[4]), target))
+            db.execute("UPDATE deliveries SET target=?, target_key=?, opportunity_id=NULL, status=?, attempts=0,"
+                       " next_attempt_at=?, lease_token=NULL, finish_token=NULL, last_error=NULL, history=?,"
+                       " updated_at=? WHERE id=?",
+                       (json.dumps(target), target_key(target), QUEUED, now, history, now, int(delivery_id)))
+        return True
+
     def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
         """Insert the event's missing routes and replace its unresolved dead ones, in one transaction; how many."""
         with self._transaction() as db:
@@ -347,13 +362,15 @@ def _replace_unresolved(db, row: tuple, d: NewDelivery, now: float) -> None:
 
 
 def _append_history(history: str | None, now: float, status: str, attempts: int, error: str | None,
-                    rebuilt: bool = False) -> str:
+                    rebuilt: bool = False, retarget: tuple[dict, dict] | None = None) -> str:
     """The delivery's replay history with one more entry: what it was before this replay (or rebuild)."""
     entries = json.loads(history) if history else []
     entry = {"replayed_at": now, "status": status, "attempts": attempts,
              "last_error": json.loads(error) if error else None}
     if rebuilt:
         entry["rebuilt"] = True
+    if retarget:
+        entry["retargeted_from"], entry["retargeted_to"] = retarget
     entries.append(entry)
     return json.dumps(entries)
 

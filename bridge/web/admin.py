@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from bridge.ops import rebuild, replay
 from bridge.web.openapi import OPENAPI
+from bridge.ops.retarget import RetargetError, retarget
 from bridge.store import DeliveryRecord, InvalidQuery
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -126,11 +127,29 @@ def _rebuild_json(item: rebuild.Rebuild, dry_run: bool) -> dict:
 
 @blueprint.post("/deliveries/<int:delivery_id>/replay")
 def replay_one(delivery_id: int):
-    """Queue one delivery again; one the mapping could not build is rebuilt from its event instead."""
+    """Queue one delivery again; one the mapping could not build is rebuilt from its event instead.
+
+    `{"to_opportunity": "<uuid>"}` sends a dead delivery's PATCH to that opportunity instead
+    (recorded in its history); with `"dry_run": true` it is only checked.
+    """
     runtime = _runtime()
     if runtime.store.get_delivery(delivery_id) is None:
         return _error(404, "not_found", f"no delivery {delivery_id}")
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and "to_opportunity" in body:
+        return _retarget(runtime, delivery_id, body["to_opportunity"], bool(body.get("dry_run")))
     return _replay(runtime, [delivery_id], None, dry_run=False)
+
+
+def _retarget(runtime, delivery_id: int, opportunity_id, dry_run: bool):
+    if not isinstance(opportunity_id, str):
+        return _error(400, "bad_request", "to_opportunity must be an opportunity id (a UUID)")
+    try:
+        record = retarget(runtime.store, delivery_id, opportunity_id.strip(), runtime.clock(), dry_run=dry_run)
+    except RetargetError as exc:
+        status = {"not_found": 404, "invalid_target": 400}.get(exc.reason, 409)
+        return _error(status, exc.reason, exc.detail)
+    return jsonify({"status": "dry_run" if dry_run else "retargeted", "data": delivery_json(record)})
 
 
 @blueprint.post("/replay")

@@ -48,9 +48,17 @@ OPENAPI = {
         "/admin/deliveries/{delivery_id}/replay": {"post": {
             "summary": "Queue one delivery again (attempts restart; its history is kept); one that died before "
                        "it had a target (the mapping could not build it) is rebuilt from its stored event with "
-                       "the current mappings",
+                       "the current mappings. With to_opportunity, a dead delivery's PATCH is queued for that "
+                       "opportunity instead (retargeted_from/retargeted_to in its history)",
             "parameters": [_path("delivery_id", {"type": "integer"})],
-            "responses": {"200": _ok("ReplayResult"), "409": _ERROR, **_AUTH}}},
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False, "properties": {
+                    "to_opportunity": {"type": "string", "format": "uuid",
+                                       "description": "send the PATCH to this opportunity instead"},
+                    "dry_run": {"type": "boolean", "description": "with to_opportunity: only check"}}}}}},
+            "responses": {"200": {"description": "ReplayResult, or {status: retargeted|dry_run, data: the delivery} "
+                                                 "with to_opportunity"},
+                          "400": _ERROR, "409": _ERROR, **_AUTH}}},
         "/admin/replay": {"post": {
             "summary": "Queue many deliveries again, by ids or by filter, rebuilding the ones the mapping could "
                        "not build; dry_run only counts",

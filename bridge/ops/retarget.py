@@ -1,0 +1,49 @@
+"""Send a dead delivery's PATCH to another opportunity: one entry point for the CLI and the admin API.
+
+A delivery can die with a valid but wrong target (the opportunity was merged or deleted in Reevo,
+or the sender carried a stale id). Replaying it resends to the same opportunity; retargeting
+queues the same PATCH for another one, and the delivery's history records the change.
+"""
+from __future__ import annotations
+
+import uuid
+
+from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, target_key
+
+
+class RetargetError(Exception):
+    """The delivery cannot be retargeted. `reason`: not_found, invalid_target, not_dead or unresolved."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def retarget(store, delivery_id: int, opportunity_id: str, now: float, dry_run: bool = False) -> DeliveryRecord:
+    """Queue dead delivery `delivery_id` again for opportunity `opportunity_id`; the record as it now is.
+
+    With `dry_run`, only checks and returns the record unchanged. Raises RetargetError.
+    """
+    record = store.get_delivery(delivery_id)
+    if record is None:
+        raise RetargetError("not_found", f"no delivery {delivery_id}")
+    if not _is_uuid(opportunity_id):
+        raise RetargetError("invalid_target", f"opportunity id {opportunity_id[:60]!r} is not a UUID")
+    if target_key(record.target) == UNRESOLVED:
+        raise RetargetError("unresolved", f"delivery {delivery_id} has no PATCH (its mapping could not build one): "
+                                          "fix the mapping and replay it, which rebuilds it")
+    if record.status != DEAD:
+        raise RetargetError("not_dead", f"delivery {delivery_id} is {record.status}; only a dead delivery is retargeted")
+    if dry_run:
+        return record
+    if not store.retarget(delivery_id, {"id": opportunity_id}, now):
+        raise RetargetError("not_dead", f"delivery {delivery_id} changed meanwhile; look at it again")
+    return store.get_delivery(delivery_id)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return len(value) == 36

@@ -93,3 +93,11 @@ def test_every_setting_is_in_the_configuration_table():
 def test_the_configuration_table_names_no_setting_the_code_dropped():
     gone = settings_in_docs() - settings_in_code()
     assert not gone, f"docs/operating.md#configuration lists settings the code no longer reads: {sorted(gone)}"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.name)
+def test_every_file_path_the_docs_name_exists(path):
+    """`bridge/store/sqlite.py`, `tests/store/` …: a path quoted in the docs is a path in the tree."""
+    quoted = re.findall(r"`((?:bridge|sandbox|bench|tests|mappings|docs|scripts)/[\w./-]*)`", path.read_text())
+    missing = sorted({name for name in quoted if not (ROOT / name).exists()})
+    assert not missing, f"{path.relative_to(ROOT)} names paths that do not exist: {missing}"

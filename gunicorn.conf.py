@@ -81,7 +81,8 @@ def on_starting(server):
     os.environ["BRIDGE_SUPERVISOR_PID"] = str(os.getpid())  # workers send SIGHUP here for /admin/reload
     _snapshot_mappings(settings.mappings_dir)
     if settings.sandbox:
-        banner = sandbox_banner(settings, listing=True)
+        from sandbox.listing import describe  # what the stand-in holds: ids to point a mapping at
+        banner = f"{sandbox_banner(settings)}\n{describe()}\n(again any time: python -m bridge sandbox --list)"
         print("=" * 78 + "\n" + banner + "\n" + "=" * 78, file=sys.stderr, flush=True)
         if not os.environ.get("REEVO_API_URL"):
             _sandbox = subprocess.Popen([sys.executable, "-m", "bridge", "sandbox",

@@ -4,6 +4,8 @@ import textwrap
 import pytest
 
 from bridge.mapping.loader import load_mapping
+from bridge.mapping.selectors import CONTENT_HASH_PREFIX
+from bridge.store import CONTENT_HASH_PREFIX as STORED_PREFIX, id_source
 
 OPP = "3b1f6a52-6a8e-4a43-9a39-6c1f4f0b7e11"
 MAPPING = """
@@ -57,13 +59,13 @@ def test_where_true_is_not_the_number_one(tmp_path):
 def test_a_join_id_joins_text_and_numbers_like_to_string(tmp_path):
     mapping, _ = load(tmp_path, MAPPING)
     event = mapping.read_events(EVENT, {})[0]
-    assert event.id == "acct_9-41-invoice.paid" and event.id_source == "sender" and event.unread == ()
+    assert event.id == "acct_9-41-invoice.paid" and id_source(event.id) == "sender" and event.unread == ()
 
 
 def test_a_join_with_a_missing_part_falls_back_to_the_content_hash_and_says_so(tmp_path):
     mapping, _ = load(tmp_path, MAPPING)
     event = mapping.read_events({k: v for k, v in EVENT.items() if k != "seq"}, {})[0]
-    assert event.id.startswith("sha256:") and event.id_source == "content_hash"
+    assert event.id.startswith("sha256:") and id_source(event.id) == "content_hash"
     assert event.unread == (("id", "join of account, seq, kind"),)
 
 
@@ -107,3 +109,7 @@ def test_a_where_expression_that_fails_makes_the_delivery_dead_naming_where(tmp_
     mapping, _ = load(tmp_path, MAPPING.replace("data.currency: usd", "\"abs(data)\": 1"))
     [failure] = mapping.render(mapping.read_events(EVENT, {})[0])
     assert failure.reason == "expression_failed" and failure.field == "where.abs(data)"
+
+
+def test_the_mapping_and_the_store_agree_on_the_content_hash_prefix():
+    assert CONTENT_HASH_PREFIX == STORED_PREFIX == "sha256:"

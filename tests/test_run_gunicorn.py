@@ -28,7 +28,7 @@ def gunicorn(env: dict) -> subprocess.Popen:
 def responds(url: str):
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:  # refused, or too slow on a loaded machine: not yet, poll again
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine: poll again
         return False
 
 
@@ -43,7 +43,9 @@ def refused(url: str) -> bool:
 
 def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
     bridge_port, sandbox_port = free_port(), free_port()
+    # BRIDGE_SANDBOX_HOST as the image sets it (the test still talks to 127.0.0.1 only).
     env = clean_env(BRIDGE_SANDBOX=1, BRIDGE_SANDBOX_PORT=sandbox_port, BRIDGE_BIND=f"127.0.0.1:{bridge_port}",
+                    BRIDGE_SANDBOX_HOST="0.0.0.0",
                     BRIDGE_STORE_URL=f"sqlite:///{tmp_path}/bridge.db", BRIDGE_POLL_INTERVAL=0.1,
                     BRIDGE_WEB_WORKERS=2)
     process = gunicorn(env)
@@ -71,6 +73,7 @@ def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
     assert "SANDBOX MODE" in output
+    assert f"Reevo sandbox listening on http://0.0.0.0:{sandbox_port}" in output
     assert "Sandbox opportunities" in output and OPP in output and "closed_lost = Closed Lost" in output
     assert refused(f"{sandbox_url}/api/v2/health"), "the sandbox child stops with the bridge"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings, read_secret
 from bridge.cli.samples import sample_warnings, unread_warnings
 from bridge.mapping.loader import load_mapping, load_mappings
-from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
+from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable, id_source
 
 
 def cmd_check(args) -> int:
@@ -78,7 +78,7 @@ def cmd_preview(args) -> int:
     out = []
     for event in mapping.read_events(body, headers):
         rendered = mapping.render(event)
-        item = {"event": event.id, "id_source": event.id_source, "type": event.type,
+        item = {"event": event.id, "id_source": id_source(event.id), "type": event.type,
                 "occurred_at": event.occurred_at}
         warnings = unread_warnings(mapping, event)
         for line in warnings:

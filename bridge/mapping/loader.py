@@ -137,6 +137,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+MappingYamlLoader = _UniqueKeyLoader  # how mapping files are read (for tools and tests that read them too)
+
+
 def _read_yaml(path: Path, problems: _Problems):
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)

@@ -14,7 +14,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from bridge.mapping import reevo_fields
-from bridge.mapping.selectors import CONTENT_HASH_PREFIX, Condition, ConditionError, id_source
+from bridge.mapping.selectors import CONTENT_HASH_PREFIX, Condition, ConditionError
 from bridge.mapping.transforms import TransformError, parse_iso8601
 from bridge.mapping.valuespec import SKIP, FieldError, ValueSpec
 
@@ -41,11 +41,6 @@ class Event:
     # (field, how it is read) for an id or type the mapping declares but this event lacked:
     # a missing id falls back to the content hash, which the bridge logs and counts.
     unread: tuple = ()
-
-    @property
-    def id_source(self) -> str:
-        """"sender" (read from the event or its headers) or "content_hash" (none was read)."""
-        return id_source(self.id)
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from bridge.mapping.expressions import truthy
-from bridge.store import CONTENT_HASH_PREFIX, id_source  # noqa: F401 - the id convention records share
 
+CONTENT_HASH_PREFIX = "sha256:"  # an event id made from the content (bridge.store.id_source reads it back)
 DEFAULT_JOIN_SEPARATOR = ":"
 
 

@@ -73,17 +73,10 @@ def _supervisor_pid() -> int | None:
     return int(pid) if pid.isdigit() and int(pid) == os.getppid() else None
 
 
-def sandbox_banner(settings: Settings, listing: bool = False) -> str:
-    """The plain warning printed whenever deliveries go to the stand-in, not to Reevo.
-
-    `listing` adds what the stand-in holds (opportunities, stages): printed once, by the master.
-    """
-    banner = (f"SANDBOX MODE: deliveries go to the bundled Reevo stand-in at {settings.reevo_api_url}, "
-              "not to a real Reevo workspace. Set REEVO_API_KEY (and unset BRIDGE_SANDBOX) to go live.")
-    if not listing:
-        return banner
-    from sandbox.listing import describe
-    return f"{banner}\n{describe()}\n(again any time: python -m bridge sandbox --list)"
+def sandbox_banner(settings: Settings) -> str:
+    """The plain warning printed whenever deliveries go to the stand-in, not to Reevo."""
+    return (f"SANDBOX MODE: deliveries go to the bundled Reevo stand-in at {settings.reevo_api_url}, "
+            "not to a real Reevo workspace. Set REEVO_API_KEY (and unset BRIDGE_SANDBOX) to go live.")
 
 
 def build_worker(settings: Settings, store, clock) -> DeliveryWorker:

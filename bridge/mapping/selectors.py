@@ -68,6 +68,17 @@ class Condition:
     where: tuple = ()  # ((path text, compiled path, literal), …)
     when: Any = None
 
+    def describe(self) -> str | None:
+        """The condition as text, for operators: `on: a, b; where: x == 'y'; when: EXPR`; None when there is none."""
+        parts = []
+        if self.on is not None:
+            parts.append("on: " + ", ".join(sorted(self.on)))
+        if self.where:
+            parts.append("where: " + ", ".join(f"{text} == {json.dumps(literal)}" for text, _, literal in self.where))
+        if self.when is not None:
+            parts.append("when: " + (getattr(self.when, "expression", None) or str(self.when)))
+        return "; ".join(parts) or None
+
     def holds(self, event) -> bool:
         """True when the event passes all three; raises ConditionError when an expression fails."""
         if self.on is not None and event.type not in self.on:

@@ -7,6 +7,7 @@ and all of them keep the one contract described by `bridge.store.interface.Store
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -29,11 +30,13 @@ UNRESOLVED = "unresolved"
 ENV_NAME = "BRIDGE_STORE_URL"
 # An event id the bridge made from the event's content because the mapping read none.
 CONTENT_HASH_PREFIX = "sha256:"
+ID_SENDER, ID_CONTENT_HASH = "sender", "content_hash"
+_CONTENT_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def id_source(event_id: str) -> str:
-    """"content_hash" for an id made from the event's content (none was read), else "sender"."""
-    return "content_hash" if event_id.startswith(CONTENT_HASH_PREFIX) else "sender"
+    """"content_hash" for an id made from the event's content (`sha256:` + 64 hex digits), else "sender"."""
+    return ID_CONTENT_HASH if _CONTENT_ID.match(event_id) else ID_SENDER
 
 
 class StoreUnavailable(Exception):
@@ -88,6 +91,7 @@ class Completion:
     token: str
     opportunity_id: str | None = None
     applied: dict[str, str] | None = None
+    attempt: dict | None = None  # what this attempt was, for the delivery's attempt log
 
 
 @dataclass

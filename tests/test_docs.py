@@ -144,3 +144,15 @@ def test_every_metric_is_in_the_metrics_table():
     documented = {row.split("`")[1] for row in table.splitlines() if row.startswith("| `")}
     assert len(defined) >= 10, defined  # the pattern still finds the definitions
     assert defined <= documented, f"add to the metrics table of docs/operating.md: {sorted(defined - documented)}"
+
+
+def test_the_mapping_reference_names_every_field_and_value_type():
+    """docs/mapping.md lists each standard PATCH field and each custom field value type the loader accepts."""
+    from bridge.mapping.reevo_fields import PATCH_SURFACE, VALUE_TYPES
+    text = (DOCS / "mapping.md").read_text()
+    fields_section = text.split("\n## Fields you can set\n", 1)[1].split("\n## ", 1)[0]
+    custom_row = next(row for row in text.splitlines() if row.startswith("| `custom_fields` |"))
+    missing_fields = [name for name in PATCH_SURFACE if f"`{name}`" not in fields_section]
+    missing_types = sorted(t for t in VALUE_TYPES if f"`{t}`" not in custom_row)
+    assert not missing_fields, f"add to 'Fields you can set' in docs/mapping.md: {missing_fields}"
+    assert not missing_types, f"add to the custom_fields row of docs/mapping.md: {missing_types}"

@@ -156,3 +156,15 @@ def test_the_mapping_reference_names_every_field_and_value_type():
     missing_types = sorted(t for t in VALUE_TYPES if f"`{t}`" not in custom_row)
     assert not missing_fields, f"add to 'Fields you can set' in docs/mapping.md: {missing_fields}"
     assert not missing_types, f"add to the custom_fields row of docs/mapping.md: {missing_types}"
+
+
+def test_every_signature_scheme_and_option_is_in_the_scheme_table():
+    """docs/senders.md#signature-schemes has a row per scheme naming each of its options."""
+    from bridge.signatures import REGISTRY
+    text = (DOCS / "senders.md").read_text()
+    table = text.split("\n## Signature schemes\n", 1)[1].split("\n## ", 1)[0]
+    rows = {row.split("`")[1]: row for row in table.splitlines() if row.startswith("| `")}
+    missing = [name for name in REGISTRY if name not in rows]
+    missing += [f"{name} {option}" for name, scheme in REGISTRY.items() if name in rows
+                for option in scheme.options if f"`{option}" not in rows[name]]
+    assert not missing, f"add to the scheme table of docs/senders.md: {missing}"

@@ -123,6 +123,7 @@ class DeliveryWorker:
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo_client.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
+        assert outcome is not None, "resolve() gives an opportunity id or an outcome"
         self._settle(record, outcome, opportunity_id, sent, accepted)
 
     def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> dict:
@@ -217,7 +218,7 @@ class WorkerPool:
         self.threads = [threading.Thread(target=worker.run, args=(self.stop_event, poll_interval),
                                          name=f"bridge-delivery-{i}", daemon=True) for i in range(threads)]
 
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         for thread in self.threads:
             thread.start()
         return self

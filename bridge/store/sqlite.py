@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import uuid
 from contextlib import contextmanager
+from typing import Any
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
@@ -136,6 +137,7 @@ class SQLiteStore:
     @contextmanager
     def _group_transaction(self):
         """The same promise through group commit: returns once a COMMIT covering this work succeeded."""
+        assert self._group is not None, "only file stores write through a group"
         try:
             with self._group.transaction() as db:
                 yield db
@@ -205,7 +207,8 @@ class SQLiteStore:
         """The first due delivery of each opportunity that has none in flight, in due order, up to `limit`."""
         seen = {key for (key,) in db.execute(
             "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?", (DELIVERING, now))}
-        chosen, after, scanned = [], (float("-inf"), 0), 0
+        chosen: list[int] = []
+        after, scanned = (float("-inf"), 0), 0
         while len(chosen) < limit and scanned < max(_CLAIM_SCAN, limit):
             page = db.execute(_DUE_PAGE, (now, *after, 100)).fetchall()
             for delivery_id, key, _ in page:
@@ -251,7 +254,7 @@ class SQLiteStore:
             return [self._complete(db, c, now) for c in completions]
 
     def _complete(self, db, c: Completion, now: float) -> bool:
-        changes = {"last_error": None}
+        changes: dict[str, Any] = {"last_error": None}
         if c.opportunity_id:
             changes["opportunity_id"] = c.opportunity_id
         result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, **changes)
@@ -398,7 +401,7 @@ class SQLiteStore:
                              (source, event_id)).fetchone()
         if row is None:
             return None
-        event = dict(zip(_EVENT_COLUMNS, row))
+        event = dict(zip(_EVENT_COLUMNS, row, strict=True))
         event["data"] = json.loads(event["data"]) if event["data"] is not None else None
         return event
 

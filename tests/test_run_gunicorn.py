@@ -27,8 +27,8 @@ def gunicorn(env: dict) -> subprocess.Popen:
 
 def responds(url: str):
     try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:  # refused, or (on a loaded machine) a worker still starting
+        return requests.get(url, timeout=1).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine: poll again
         return False
 
 

@@ -114,7 +114,8 @@ def test_every_command_and_option_is_in_the_command_table():
     missing = []
     for command, parser in subparsers.choices.items():
         rows = [row for row in table.splitlines() if row.startswith(f"| `python -m bridge {command}")]
-        options = [o for action in parser._actions for o in action.option_strings if o.startswith("--") and o != "--help"]
+        options = [o for action in parser._actions for o in action.option_strings
+                   if o.startswith("--") and o != "--help"]
         if not rows:
             missing.append(command)
         missing += [f"{command} {option}" for option in options if not any(option in row for row in rows)]

@@ -60,7 +60,7 @@ def build_sources(mappings: dict[str, Mapping], env: dict, demo_secret: str | No
         values = [value for value in found.values() if value]
         missing = [] if values else list(mapping.secret_names)
         demo = bool(missing and demo_secret)
-        if demo:
+        if demo_secret and missing:
             values, missing = [demo_secret], []
         sources[name] = Source(mapping, values, missing, demo, {n: bool(v) for n, v in found.items()}, problems)
     return sources

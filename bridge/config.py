@@ -6,6 +6,7 @@ prints it and stops instead of failing later on a live webhook.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -85,7 +86,7 @@ def _choice(env: dict, name: str, allowed: tuple) -> str:
     return raw
 
 
-def read_secret(env: dict, name: str) -> str:
+def read_secret(env: Mapping[str, str], name: str) -> str:
     """Secret variable `name`, given as NAME or as NAME_FILE (the path of a file holding it).
 
     Docker and Kubernetes mount secrets as files; such a file is read afresh on every call,

@@ -16,7 +16,8 @@ def test_list_shows_every_seeded_opportunity_and_stage():
     assert "Acme Corp - Platform expansion" in acme and "proposal" in acme and "hubspot_deal_id 18412345678" in acme
     for api_name in STAGE_IDS:
         assert f"  {api_name} = " in result.stdout
-    assert "evaluation_technical = Evaluation" in result.stdout and "evaluation_commercial = Evaluation" in result.stdout
+    assert "evaluation_technical = Evaluation" in result.stdout
+    assert "evaluation_commercial = Evaluation" in result.stdout
 
 
 def test_list_reads_the_seed_it_is_given(tmp_path):

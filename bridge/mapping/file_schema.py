@@ -7,7 +7,7 @@ from bridge.mapping.reevo_fields import VALUE_TYPES
 
 
 class EventValue(fields.Field):
-    """`event.id/type/occurred_at`: an expression, `{header: NAME | [NAME, …]}` or `{join: [EXPR, …], separator: TEXT}`."""
+    """`event.id/type/occurred_at`: an expression, `{header: NAME | [NAME, …]}` or `{join: [EXPR, …]}`."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value.strip():
@@ -22,7 +22,8 @@ class EventValue(fields.Field):
                 raise ValidationError(f"join: unknown key(s) {', '.join(sorted(set(value) - {'join', 'separator'}))}; "
                                       "only join and separator")
             parts = value["join"]
-            if not (isinstance(parts, list) and len(parts) >= 2 and all(isinstance(p, str) and p.strip() for p in parts)):
+            texts = isinstance(parts, list) and all(isinstance(p, str) and p.strip() for p in parts)
+            if not (texts and len(parts) >= 2):
                 raise ValidationError("join: give a list of at least two paths, e.g. {join: [data.id, event]}")
             if not isinstance(value.get("separator", ":"), str):
                 raise ValidationError("join: separator must be text, e.g. separator: \"-\"")

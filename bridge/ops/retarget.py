@@ -33,7 +33,8 @@ def retarget(store, delivery_id: int, opportunity_id: str, now: float, dry_run: 
         raise RetargetError("unresolved", f"delivery {delivery_id} has no PATCH (its mapping could not build one): "
                                           "fix the mapping and replay it, which rebuilds it")
     if record.status != DEAD:
-        raise RetargetError("not_dead", f"delivery {delivery_id} is {record.status}; only a dead delivery is retargeted")
+        raise RetargetError("not_dead",
+                            f"delivery {delivery_id} is {record.status}; only a dead delivery is retargeted")
     if dry_run:
         return record
     if not store.retarget(delivery_id, {"id": opportunity_id}, now):

@@ -34,8 +34,8 @@ def listening(port: int) -> bool:
 
 def responds(url: str):
     try:
-        return requests.get(url, timeout=5).status_code == 200
-    except requests.RequestException:  # not listening yet, or too busy starting to answer
+        return requests.get(url, timeout=1).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine: poll again
         return False
 
 

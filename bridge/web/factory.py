@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.web import admin, webhooks
+from bridge.web import admin, admin_events, webhooks
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery.worker import DeliveryWorker, RetryPolicy, WorkerPool
@@ -166,6 +166,7 @@ def build_app(config=None, clock=None, mappings_fallback: str | None = None) -> 
     app.json.sort_keys = False
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(admin_events.blueprint)
     app.register_error_handler(HTTPException, webhooks.http_error)
     app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker,
                                        clock=clock, reload_status=load_status)

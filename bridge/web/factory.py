@@ -46,7 +46,7 @@ class Runtime:
     supervisor: int | None = None  # the gunicorn master's pid, asked to reload every worker
     retention: RetentionThread | None = None
 
-    def start(self, supervisor: int | None = None) -> "Runtime":
+    def start(self, supervisor: int | None = None) -> Runtime:
         """Set up this process for serving and start its background threads (once)."""
         settings = self.settings
         setup_process(settings, self.pipeline.sources)

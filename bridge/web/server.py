@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from typing import NoReturn
+
+from bridge.config import Settings  # light: nothing here may import prometheus_client before the folder is set
 
 WORKER_CLASS = "gthread"
 WORKER_TIMEOUT = 30  # seconds of silence before the master replaces a stuck worker
@@ -24,19 +27,19 @@ WORKER_TIMEOUT = 30  # seconds of silence before the master replaces a stuck wor
 class MasterState:
     """What the gunicorn master knows once its checks passed (inherited by every worker)."""
 
-    settings: object
+    settings: Settings
     pid: int
     snapshot: str  # a folder holding the last mapping files that passed the check
     sandbox: subprocess.Popen | None = None
 
 
-_settings = None  # read once, when the config file is first loaded
+_settings: Settings | None = None  # read once, when the config file is first loaded
 _master: MasterState | None = None
 _folders: list[str] = []  # temporary folders this master made, removed on exit
 _metrics_ready = False
 
 
-def fail(message: str):
+def fail(message: str) -> NoReturn:
     """Stop the start with one clear line (and no traceback)."""
     print(f"reevo-bridge: {message}", file=sys.stderr, flush=True)
     remove_folders()
@@ -49,7 +52,7 @@ def remove_folders() -> None:
         shutil.rmtree(_folders.pop(), ignore_errors=True)
 
 
-def master_settings():
+def master_settings() -> Settings:
     """The settings this master (and so its workers) runs with; a bad one stops the start."""
     global _settings
     if _settings is None:

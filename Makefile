@@ -26,7 +26,7 @@ run: $(VENV)/.runtime
 
 ## test: the whole suite, with every service it needs started by the tests themselves.
 test: $(VENV)/.dev
-	@scripts/ensure-packages redis-server=redis-server openssl=openssl
+	@scripts/ensure-packages redis-server=redis-server openssl=openssl chromium=chromium chromedriver=chromium-driver
 	$(PY) -m pytest -q
 
 ## check: lint every mapping file.

@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 from flask import Flask
 
 
-def when(epoch: float | None) -> str:
-    """Epoch seconds as `YYYY-MM-DD HH:MM:SS UTC`."""
+def when(epoch: float | None, short: bool = False) -> str:
+    """Epoch seconds as `YYYY-MM-DD HH:MM:SS UTC` (without ` UTC` when short: a column says it)."""
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return text if short else text + " UTC"
 
 
 def age(seconds: float | None) -> str:

@@ -12,7 +12,7 @@ def preview_events(mapping: Mapping, body, headers: dict) -> list[dict]:
     out = []
     for event in mapping.read_events(body, headers):
         rendered = mapping.render(event)
-        item = {"event": event.id, "type": event.type, "occurred_at": event.occurred_at}
+        item: dict[str, object] = {"event": event.id, "type": event.type, "occurred_at": event.occurred_at}
         if not rendered:
             item["result"] = "ignored: no route matched"
         item["deliveries"] = [vars(r) for r in rendered]

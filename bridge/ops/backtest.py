@@ -99,13 +99,13 @@ def compare(stored: list[DeliveryRecord], rendered: list[NewDelivery]) -> list[R
     changes = []
     for route in list(then) + [r for r in now if r not in then]:
         old, new = then.get(route), now.get(route)
-        if old is None:
+        if old is None and new is not None:
             changes.append(RouteChange(route, ADDED, now=_state(new.status, new.error), target_now=new.target,
                                        fields=[(k, None, v) for k, v in new.attributes.items()]))
-        elif new is None:
+        elif old is not None and new is None:
             changes.append(RouteChange(route, REMOVED, then=_built_then(old),
                                        target_then=old.target))
-        else:
+        elif old is not None and new is not None:
             change = _changed(old, new)
             if change:
                 changes.append(change)

@@ -84,7 +84,7 @@ class Access:
         if not value:
             return None
         try:
-            data = self._sessions.loads(value, max_age=self.session_seconds)
+            data = self._sessions.loads(value, max_age=int(self.session_seconds))
         except BadSignature:  # also SignatureExpired
             return None
         if not isinstance(data, dict) or data.get("role") not in (ADMIN, VIEWER) or not data.get("csrf"):
@@ -119,4 +119,4 @@ def _clock_signer(clock) -> type[TimestampSigner]:
 
 def csrf_ok(identity: Identity, given: str | None) -> bool:
     """Whether a state-changing request carries this identity's CSRF token."""
-    return bool(given) and hmac.compare_digest(identity.csrf.encode(), given.encode())
+    return given is not None and given != "" and hmac.compare_digest(identity.csrf.encode(), given.encode())

@@ -1,7 +1,7 @@
 """Events: the list (filters in the URL, pages, live rows) and one event's detail."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import render_template, request
 
@@ -20,7 +20,7 @@ def _epoch(name: str, text: str) -> float:
         parsed = datetime.strptime(text, _TIME_FORMAT if len(text) == 16 else _TIME_FORMAT + ":%S")
     except ValueError:
         raise InvalidQuery(f"{name}: expected a time like 2026-12-01T09:30 (UTC), not {text!r}") from None
-    return parsed.replace(tzinfo=timezone.utc).timestamp()
+    return parsed.replace(tzinfo=UTC).timestamp()
 
 
 def filters_from(args) -> tuple[dict, dict]:
@@ -36,7 +36,8 @@ def filters_from(args) -> tuple[dict, dict]:
 
 def _page_of_events(args) -> dict:
     """The rows of one page and what the template needs around them (the error, if the filter was refused)."""
-    form, cursor = {}, args.get("cursor") or None
+    form: dict[str, str] = {}
+    cursor = args.get("cursor") or None
     try:
         form, store_filter = filters_from(args)
         rows, next_cursor = runtime().store.list_events(store_filter, PAGE_SIZE, cursor)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask
 
@@ -11,7 +11,7 @@ def when(epoch: float | None, short: bool = False) -> str:
     """Epoch seconds as `YYYY-MM-DD HH:MM:SS UTC` (without ` UTC` when short: a column says it)."""
     if epoch is None:
         return "—"
-    text = datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    text = datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S")
     return text if short else text + " UTC"
 
 

@@ -13,7 +13,8 @@ from bridge.web.console.blueprint import blueprint, client_address, console_stat
 
 def _safe_next(target: str | None) -> str:
     """Only a path inside the console: never an open redirect to another site."""
-    if target and target.startswith("/console/") and not urlsplit(target).netloc and "\\" not in target:
+    if (target and target.startswith("/console/") and not urlsplit(target).netloc and "\\" not in target
+            and ".." not in target):
         return target
     return url_for("console.events")
 

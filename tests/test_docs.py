@@ -93,3 +93,29 @@ def test_every_setting_is_in_the_configuration_table():
 def test_the_configuration_table_names_no_setting_the_code_dropped():
     gone = settings_in_docs() - settings_in_code()
     assert not gone, f"docs/operating.md#configuration lists settings the code no longer reads: {sorted(gone)}"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.name)
+def test_every_file_path_the_docs_name_exists(path):
+    """`bridge/store/sqlite.py`, `tests/store/` …: a path quoted in the docs is a path in the tree."""
+    quoted = re.findall(r"`((?:bridge|sandbox|bench|tests|mappings|docs|scripts)/[\w./-]*)`", path.read_text())
+    missing = sorted({name for name in quoted if not (ROOT / name).exists()})
+    assert not missing, f"{path.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
+def test_every_command_and_option_is_in_the_command_table():
+    """Each `python -m bridge` command and each of its options appears in docs/operating.md#command-line."""
+    import argparse
+
+    from bridge.cli.main import build_parser
+    text = (DOCS / "operating.md").read_text()
+    table = text.split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for command, parser in subparsers.choices.items():
+        rows = [row for row in table.splitlines() if row.startswith(f"| `python -m bridge {command}")]
+        options = [o for action in parser._actions for o in action.option_strings if o.startswith("--") and o != "--help"]
+        if not rows:
+            missing.append(command)
+        missing += [f"{command} {option}" for option in options if not any(option in row for row in rows)]
+    assert not missing, f"add to the command table of docs/operating.md: {missing}"

@@ -1,6 +1,9 @@
 """docs/example-mapping.yaml: it loads clean, renders its sample body as documented, and uses
 every option the loader knows — so a new option cannot land undocumented."""
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -13,7 +16,7 @@ from bridge.mapping.loader import load_mapping
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLE = DOCS / "example-mapping.yaml"
 PAYLOAD = DOCS / "example-payload.json"
-HEADERS = {"X-Acme-Topic": "deal.updated"}
+HEADERS = DOCS / "example-headers.json"
 
 
 def schema_options(schema, prefix: str = "") -> set[str]:
@@ -96,7 +99,7 @@ def test_the_example_shows_every_form_of_event_fields_and_targets():
 
 def test_the_example_renders_its_sample_body_as_documented():
     mapping, _ = load_mapping(EXAMPLE)
-    events = mapping.read_events(json.loads(PAYLOAD.read_text()), HEADERS)
+    events = mapping.read_events(json.loads(PAYLOAD.read_text()), json.loads(HEADERS.read_text()))
     rendered = [(event.id, event.type, event.occurred_at, delivery.route, delivery.target, delivery.attributes)
                 for event in events for delivery in mapping.render(event)]
     assert rendered == [
@@ -116,3 +119,16 @@ def test_the_example_renders_its_sample_body_as_documented():
          {"match": {"field": "acme_deal_id", "value": "4242"}},
          {"contract_signed_at": "2024-05-01T10:00:00Z", "stage": "closed_won"}),
     ]
+
+
+def test_the_preview_command_in_the_example_header_works():
+    """The header's `python -m bridge preview …` line, run as written (from the repository root)."""
+    root = DOCS.parent
+    comments = [line.lstrip("#").strip() for line in EXAMPLE.read_text().splitlines() if line.startswith("#")]
+    start = next(i for i, line in enumerate(comments) if line.startswith("See them:"))
+    command = (comments[start].removeprefix("See them:").rstrip("\\") + " " + comments[start + 1]).split()
+    assert command[:4] == ["BRIDGE_MAPPINGS_DIR=docs", "python", "-m", "bridge"], command
+    env = {**os.environ, "BRIDGE_MAPPINGS_DIR": "docs"}
+    shown = subprocess.run([sys.executable, *command[2:]], cwd=root, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert [event["event"] for event in json.loads(shown.stdout)] == ["acme-evt-1001", "acme-evt-1002", "acme-evt-1003"]

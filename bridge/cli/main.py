@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings, read_secret
-from bridge.cli.samples import sample_warnings, unread_warnings
+from bridge.cli.samples import sample_warnings
 from bridge.mapping.loader import load_mapping, load_mappings
-from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable, id_source
+from bridge.mapping.preview import preview_events
+from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
 
 def cmd_check(args) -> int:
@@ -75,21 +76,10 @@ def cmd_preview(args) -> int:
     mapping = _load_one(args.mappings, args.source)
     body = json.loads(Path(args.payload).read_text())
     headers = json.loads(Path(args.headers).read_text()) if args.headers else {}
-    out = []
-    for event in mapping.read_events(body, headers):
-        rendered = mapping.render(event)
-        item = {"event": event.id, "id_source": id_source(event.id), "type": event.type,
-                "occurred_at": event.occurred_at}
-        warnings = unread_warnings(mapping, event)
-        for line in warnings:
-            print(line, file=sys.stderr)
-        if warnings:
-            item["warnings"] = warnings
-        if not rendered:
-            item["result"] = "ignored: no route matched"
-        item["deliveries"] = [vars(r) for r in rendered]
-        out.append(item)
-    print(json.dumps(out, indent=2))
+    events = preview_events(mapping, body, headers)
+    for line in (warning for item in events for warning in item.get("warnings", [])):
+        print(line, file=sys.stderr)
+    print(json.dumps(events, indent=2))
     return 0
 
 
@@ -121,6 +111,9 @@ def cmd_sandbox(args) -> int:
         print(describe(args.seed))
         return 0
     from sandbox.server import serve
+    if args.show:
+        from sandbox.listing import describe
+        print(f"{describe(args.seed)}\n(again any time: python -m bridge sandbox --list)", flush=True)
     serve(host=args.host, port=args.port, seed_path=args.seed)
     return 0
 
@@ -128,13 +121,10 @@ def cmd_sandbox(args) -> int:
 def cmd_worker(args) -> int:
     """Deliver stored events without serving HTTP (a separate worker container)."""
     from bridge.delivery.worker import WorkerPool
-    from bridge.web.factory import build_worker, sandbox_banner
-    from bridge.telemetry.logs import configure_logging
+    from bridge.web.factory import build_worker, setup_process
     from bridge.store import open_store
     settings = load_settings()
-    configure_logging()
-    if settings.sandbox:
-        print(sandbox_banner(settings), file=sys.stderr)
+    setup_process(settings, {})
     from bridge.ops.retention import start_retention
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, time.time)
@@ -189,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="address to listen on (0.0.0.0 inside a container, to reach it from the host)")
     sandbox.add_argument("--list", action="store_true",
                          help="print the seeded opportunities (ids, names, stages) and stage api_names, and exit")
+    sandbox.add_argument("--show", action="store_true",
+                         help="print the same list, then serve (what sandbox mode's banner shows)")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--seed", help="seed data file (default: the bundled one)")
     sandbox.set_defaults(func=cmd_sandbox)

@@ -8,18 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-def unread_warnings(mapping, event) -> list[str]:
-    """One line per id/type the mapping reads (a header, a path, a join) that this event lacks."""
-    lines = []
-    for field_name, how in event.unread:
-        consequence = ("the event would be stored under its content hash (resends dedupe only if byte-identical "
-                       "after volatile fields)" if field_name == "id"
-                       else "its type would be null, so no route with on: matches")
-        hint = " (give the request headers with --headers)" if how.startswith("header ") else ""
-        lines.append(f"{mapping.path}: warning: event.{field_name} reads {how}, which this sample lacks{hint}: "
-                     f"{consequence}")
-    return lines
+from bridge.mapping.preview import unread_warnings
 
 
 def sample_warnings(mappings: dict, folder: str) -> list[str]:

@@ -41,6 +41,7 @@ class Event:
     # (field, how it is read) for an id or type the mapping declares but this event lacked:
     # a missing id falls back to the content hash, which the bridge logs and counts.
     unread: tuple = ()
+    id_source: str = "sender"  # or "content_hash": no id was read, the content hash is the id
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Mapping:
         return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
                      normalise_time(read["occurred_at"]), data, fingerprint,
                      canonical if hashed is data else None,  # the store keeps this text: no second encoding
-                     unread)
+                     unread, "content_hash" if read["id"] in (None, "") else "sender")
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""

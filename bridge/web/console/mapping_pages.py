@@ -24,10 +24,10 @@ def _target_text(route) -> str:
 
 def _source_view(name: str, source, env: dict) -> dict:
     mapping = source.mapping
-    routes = [{"name": r.name, "when": getattr(r.when, "expression", None), "target": _target_text(r),
+    routes = [{"name": r.name, "when": r.condition.describe(), "target": _target_text(r),
                "fields": sorted(r.fields)} for r in mapping.routes]
     return {"name": name, "file": mapping.path, "scheme": mapping.scheme,
-            "secrets": [(n, bool(env.get(n))) for n in mapping.secret_names],
+            "secrets": [(n, source.secret_set.get(n, bool(env.get(n)))) for n in mapping.secret_names],
             "enabled": not source.missing, "demo": source.demo, "routes": routes}
 
 

@@ -52,6 +52,10 @@ MIGRATIONS = {
     5: """
     DROP INDEX IF EXISTS deliveries_target;
     """,
+    # Opportunities held after a request whose result is unknown: claims skip them until `until`.
+    6: """
+    CREATE TABLE target_holds (target_key TEXT PRIMARY KEY, until REAL NOT NULL);
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

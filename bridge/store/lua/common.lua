@@ -1,6 +1,7 @@
 -- Shared by every script (prepended by bridge/store/redis.py). ARGV[1] is the key prefix.
 -- Keys: <P>seq  <P>d:<id>  <P>e:<json [source, event id]>  <P>events  <P>all  <P>status:<s>
 --       <P>due  <P>done  <P>dead  <P>flight  <P>f:<opportunity id>  <P>ftouch  <P>claim:<token>
+--       <P>hold (target → held until)  <P>pace (the shared pace state, JSON)
 -- Sorted-set members are zero-padded ids, so equal scores keep id (received) order.
 local P = ARGV[1]
 local function sid(n) return string.format('%d', tonumber(n)) end

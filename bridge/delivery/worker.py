@@ -23,6 +23,8 @@ from bridge.telemetry.logs import log_state
 
 log = logging.getLogger("bridge.delivery")
 _NOT_SENT = Report(Signal.NONE)
+_MESSAGE_KEPT = 300  # characters of Reevo's error message kept in the attempt log
+_OUTCOMES = {Act.COMPLETE: "delivered", Act.RETRY: "retrying", Act.DEAD: "dead", Act.PAUSE: "paused"}
 
 
 class DeliveryWorker:
@@ -104,9 +106,9 @@ class DeliveryWorker:
         if not accepted:
             return
         now = self.clock()
-        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied) for r, opp, applied, _ in accepted],
-                                 now)
-        for record, _, _, fields in accepted:
+        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied, attempt)
+                                  for r, opp, applied, _, attempt in accepted], now)
+        for record, _, _, fields, _ in accepted:
             metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
             metrics.DELIVERY_LATENCY.labels(record.source).observe(max(0.0, now - record.received_at))
             log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
@@ -121,6 +123,7 @@ class DeliveryWorker:
     def deliver(self, record: DeliveryRecord, accepted: list, counted: bool = True) -> None:
         """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`)."""
         now = self.clock()
+        started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
         held = before_send(record, self.policy, now)
         if held is not None:
             self.gate.done(_NOT_SENT)
@@ -132,64 +135,74 @@ class DeliveryWorker:
                 self.gate.done(Report(Signal.SUCCESS))
                 if not self._admit().ok:
                     return self._release([record])
-            sent = fresh_fields(record.attributes, record.occurred_at,
-                                self.store.field_times(opportunity_id, list(record.attributes)))
+            applied = self.store.field_times(opportunity_id, list(record.attributes))
+            sent = fresh_fields(record.attributes, record.occurred_at, applied)
             if not sent:
                 self.gate.done(_NOT_SENT)
-                return self._execute(record, Action(Act.SUPERSEDE), opportunity_id, {}, accepted, None, now)
+                return self._supersede(record, opportunity_id, {n: applied[n] for n in record.attributes}, now)
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
         self.gate.done(report_for(outcome) if (opportunity_id or queried) else _NOT_SENT)
+        attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
         now = self.clock()
         self._execute(record, decide(record, outcome, self.policy, now, counted=counted), opportunity_id, sent,
-                      accepted, outcome, now)
+                      accepted, outcome, now, attempt)
 
     def _execute(self, record: DeliveryRecord, action: Action, opportunity_id, sent: dict, accepted: list,
-                 outcome: reevo.Outcome | None, now: float) -> None:
-        """Carry out one decision in the store, with its metric, log line and alert."""
+                 outcome: reevo.Outcome | None, now: float, attempt: dict | None = None) -> None:
+        """Carry out one decision in the store, with its metric, log line, alert and attempt-log entry."""
         fields = _fields(record, opportunity_id, outcome)
+        if attempt is not None:
+            attempt = {**attempt, "outcome": _OUTCOMES.get(action.act, action.act.value)}
         if outcome is not None and outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
             self._resume()  # Reevo judged the request itself, so it accepted our key
         if action.act == Act.COMPLETE:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
-            accepted.append((record, opportunity_id, applied, fields))
-        elif action.act == Act.SUPERSEDE:
-            self._supersede(record, fields, now)
+            accepted.append((record, opportunity_id, applied, fields, attempt))
         elif action.act == Act.PAUSE:
-            self._pause(record, action, outcome, now, fields)
+            self._pause(record, action, outcome, now, fields, attempt)
         elif action.act == Act.RELEASE:
             self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False)
         elif action.act == Act.RETRY:
             self.store.retry_at(record.id, record.lease_token, action.when, action.error, now,
-                                count_attempt=action.count_attempt, hold_until=action.hold_until)
+                                count_attempt=action.count_attempt, hold_until=action.hold_until,
+                                attempt=attempt and {**attempt, "next_attempt_at": action.when})
             metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
             log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(action.when - now, 3),
                       held=action.hold_until is not None, **fields)
         else:
-            self._dead(record, action, outcome, now, fields)
+            self._dead(record, action, outcome, now, fields, attempt)
 
-    def _supersede(self, record: DeliveryRecord, fields: dict, now: float) -> None:
-        reason = {"code": "superseded", "message": "newer events already set every field of this delivery"}
-        self.store.supersede(record.id, record.lease_token, now, reason)
+    def _supersede(self, record: DeliveryRecord, opportunity_id: str, newer: dict, now: float) -> None:
+        """Newer events already set every field: finish without a request, saying which events won."""
+        reason = {"code": "superseded", "message": "newer events already set every field of this delivery",
+                  "newer": newer}
+        attempt = {"at": now, "attempt": record.attempts, "outcome": "superseded", "http_status": None,
+                   "code": "superseded", "message": reason["message"], "latency_ms": None,
+                   "opportunity_id": opportunity_id, "sent": [], "skipped": sorted(record.attributes)}
+        self.store.supersede(record.id, record.lease_token, now, reason, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "superseded").inc()
-        log_state(log, "superseded", status="superseded", **fields)
+        log_state(log, "superseded", status="superseded", **_fields(record, opportunity_id))
 
-    def _dead(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict) -> None:
+    def _dead(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict,
+              attempt: dict | None) -> None:
         error = action.error or {}
-        self.store.dead(record.id, record.lease_token, error, now, hold_until=action.hold_until)
+        self.store.dead(record.id, record.lease_token, error, now, hold_until=action.hold_until, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
         alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
                       reason=error.get("gave_up") or error.get("code"), http_status=outcome and outcome.status)
         log_state(log, "dead", logging.ERROR, status="dead", **fields)
 
-    def _pause(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict) -> None:
+    def _pause(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict,
+               attempt: dict | None) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
         self.paused_until = action.when
         metrics.PAUSED.set(1)
         metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
-        self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False)
+        self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False,
+                            attempt=attempt)
         if first:
             alerts.report("deliveries paused: Reevo refused the API key", source=record.source,
                           route=record.route, reason="paused", http_status=outcome and outcome.status)
@@ -223,6 +236,15 @@ def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo.Outcome | Non
     if outcome is not None:
         fields.update(http_status=outcome.status, reason=outcome.code)
     return fields
+
+
+def attempt_entry(record: DeliveryRecord, at: float, outcome: reevo.Outcome, opportunity_id: str | None,
+                  sent: dict, latency: float) -> dict:
+    """One line of the delivery's attempt log (its "outcome" is set once the result is decided)."""
+    return {"at": at, "attempt": record.attempts, "http_status": outcome.status, "code": outcome.code,
+            "message": (outcome.message or "")[:_MESSAGE_KEPT] or None, "latency_ms": round(latency * 1000, 1),
+            "opportunity_id": opportunity_id, "sent": sorted(sent),
+            "skipped": sorted(set(record.attributes) - set(sent)) if opportunity_id else []}
 
 
 class WorkerPool:

@@ -24,11 +24,13 @@ from redis.retry import Retry
 
 from bridge.store import (PENDING, REPLAYABLE, STATUSES, Completion, DeliveryRecord, EventRecord, InvalidQuery,
                           NewDelivery, StoreConfigError, StoreUnavailable, target_key)
+from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, matches
+from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "pace")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index", "pace")
 _PACE_TRIES = 100  # compare-and-set rounds before a pace update gives up (only under a storm of writers)
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
@@ -36,7 +38,7 @@ _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free target
 _BATCH = 500  # ids per replay script call
 
 
-class RedisStore:
+class RedisStore(RedisConsoleQueries):
     """Store on a Redis server (redis://, rediss://; password in the URL)."""
 
     def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
@@ -52,6 +54,7 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot reach Redis: {exc}") from None
         check_durability(self.client, self.shown)
+        self.index_old_events()
 
     # ---- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -103,41 +106,46 @@ class RedisStore:
 
     def _finish(self, delivery_id: int, token: str, now: float, status: str, set_: dict, clear=(),
                 give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None,
-                hold_until: float | None = None) -> bool:
+                attempt: dict | None = None, hold_until: float | None = None) -> bool:
         pairs = _pairs(**set_)
         clear = (*clear, *(name for name, value in set_.items() if value is None))  # None clears, as in SQL
         args = [str(delivery_id), token, _num(now), status, "1" if give_back else "0", opportunity_id or "",
-                "" if hold_until is None else _num(hold_until), len(pairs), *pairs, len(clear), *clear]
+                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, "" if hold_until is None else _num(hold_until),
+                len(pairs), *pairs, len(clear), *clear]
         for name, when in (applied or {}).items():
             if when:
                 args += [name, when]
         return self._run("finish", args) == 1
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
-                 applied: dict[str, str] | None = None) -> bool:
+                 applied: dict[str, str] | None = None, attempt: dict | None = None) -> bool:
         """Mark delivered and, in the same script, raise each applied field's occurred_at."""
         set_ = {"opportunity_id": opportunity_id} if opportunity_id else {}
         return self._finish(delivery_id, token, now, "delivered", set_, clear=("last_error",),
-                            opportunity_id=opportunity_id, applied=applied if opportunity_id else None)
+                            opportunity_id=opportunity_id, applied=applied if opportunity_id else None,
+                            attempt=attempt)
 
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, in order (each its own script: Redis has no fsync to share per call)."""
-        return [self.complete(c.delivery_id, c.token, now, c.opportunity_id, c.applied) for c in completions]
+        return [self.complete(c.delivery_id, c.token, now, c.opportunity_id, c.applied, c.attempt)
+                for c in completions]
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, hold_until: float | None = None) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish(delivery_id, token, now, "retrying",
                             {"next_attempt_at": _num(when), "last_error": _dumps(error)},
-                            give_back=not count_attempt, hold_until=hold_until)
+                            give_back=not count_attempt, attempt=attempt, hold_until=hold_until)
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, hold_until: float | None = None) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, hold_until=hold_until)
+        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt,
+                            hold_until=hold_until)
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
-        return self._finish(delivery_id, token, now, "superseded", {"last_error": _dumps(reason)})
+        return self._finish(delivery_id, token, now, "superseded", {"last_error": _dumps(reason)}, attempt=attempt)
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """When the newest applied event that set each field occurred (fields never set are absent)."""
@@ -259,6 +267,7 @@ class RedisStore:
         return {"source": h["source"], "event_id": h["event_id"], "type": h.get("type"),
                 "occurred_at": h.get("occurred_at"), "outcome": h["outcome"], "reason": h.get("reason"),
                 "received_at": float(h["received_at"]), "conflicts": int(h["conflicts"]),
+                "duplicates": int(h.get("duplicates", 0)),
                 "data": json.loads(h["data"]) if "data" in h else None}
 
     def counts(self) -> dict[str, int]:

@@ -3,29 +3,26 @@
 WAL, and every write transaction fsynced before it returns (by group commit, see
 group_commit.py), so what was acknowledged survives kill -9 and power loss. Every write
 runs in a BEGIN IMMEDIATE transaction, so several threads and several gunicorn worker
-processes on one host can share the file. The schema is created and
-migrated here (`sqlite_schema`, table `schema_version`), never by hand.
+processes on one host can share the file. Connections and transactions live in
+sqlite_connection.py; the schema is created and migrated by sqlite_schema.py, never by hand.
 """
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
 import uuid
-from contextlib import contextmanager
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
-                          EventRecord, InvalidQuery, NewDelivery, StoreUnavailable, target_key)
-from bridge.store.group_commit import BatchFailed, GroupCommit
+                          EventRecord, InvalidQuery, NewDelivery, target_key)
+from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
-from bridge.store.sqlite_pace import MemoryPace, SQLitePace
-from bridge.store.sqlite_schema import migrate
+from bridge.store.sqlite_connection import SQLiteConnections
+from bridge.store.sqlite_console import SQLiteConsoleQueries
 
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
-_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts", "data")
+_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts",
+                  "duplicates", "data")
 # Due deliveries in (next_attempt_at, id) order, one page after a keyset position; the literal
 # statuses make the partial index deliveries_pending usable, walked in order instead of sorting.
 _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY deliveries_pending"
@@ -34,132 +31,17 @@ _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY 
 _INSERT_DELIVERY = ("INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
                     " next_attempt_at, last_error, received_at, occurred_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+# The attempt log: a JSON array of the newest ATTEMPT_LOG_SIZE attempts, one appended per finish.
+_ATTEMPT_APPEND = (f"attempt_log = json_insert(CASE WHEN json_array_length(COALESCE(attempt_log, '[]'))"
+                   f" >= {ATTEMPT_LOG_SIZE} THEN json_remove(attempt_log, '$[0]') ELSE COALESCE(attempt_log, '[]')"
+                   " END, '$[#]', json(?))")
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
     """Store on one SQLite file (or in memory, see MemoryStore)."""
 
-    def __init__(self, path: str, timeout: float = 5.0):
-        self.path = path
-        self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
-        self.purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
-        self._local = threading.local()
-        self._wal_inode: int | None = None  # the WAL file whose folder entry is known to be on disk
-        # Writes of this process's threads share fsyncs (file stores; memory has no disk to wait for).
-        self._group = (GroupCommit(self._connect_writer, f"{path}-writer.lock", timeout, sync=self._sync_wal)
-                       if path != ":memory:" else None)
-        self._pace = SQLitePace(path, timeout) if path != ":memory:" else MemoryPace()
-        try:
-            if path != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            with self._transaction() as db:
-                migrate(db)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from None
-
-    # ---- connections ----------------------------------------------------------------
-    def _connect(self, synchronous: str = "FULL") -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        return db
-
-    def _connect_writer(self) -> sqlite3.Connection:
-        """The group's connection: its COMMITs hand the WAL to the OS, `_sync_wal` then makes it durable.
-
-        NORMAL still syncs the WAL before each checkpoint and the database after it, and the
-        WAL header when the log is reused, so the file stays consistent (sqlite.org/pragma.html).
-        """
-        self._wal_inode = None  # while it is closed, the WAL may have been removed and made anew
-        return self._connect("NORMAL")
-
-    def _sync_wal(self) -> None:
-        """fsync the write-ahead log (and, once per WAL file, its folder, which holds its name)."""
-        fd = os.open(f"{self.path}-wal", os.O_RDONLY)
-        try:
-            os.fsync(fd)
-            inode = os.fstat(fd).st_ino
-        finally:
-            os.close(fd)
-        if inode != self._wal_inode:
-            folder = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
-            self._wal_inode = inode
-
-    @contextmanager
-    def _connection(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = self._local.db = self._connect()
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLite: {exc}") from None
-        yield db
-
-    def _discard(self) -> None:
-        """Drop this thread's connection after a failure, so the next call starts afresh."""
-        self.close()
-
-    @contextmanager
-    def _transaction(self):
-        """BEGIN IMMEDIATE … COMMIT; any SQLite failure becomes StoreUnavailable, nothing half-written."""
-        if self._group is not None:
-            with self._group_transaction() as db:
-                yield db
-            return
-        with self._connection() as db:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                yield db
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback_quietly(db)
-                self._discard()  # the next call reconnects: a file that was replaced or repaired is seen afresh
-                raise StoreUnavailable(f"SQLite: {exc}") from None
-            except BaseException:
-                self._rollback_quietly(db)
-                raise
-
-    @contextmanager
-    def _write_connection(self):
-        """The connection writes go through (the group's, for file stores)."""
-        if self._group is None:
-            with self._connection() as db:
-                yield db
-        else:
-            with self._group.connection() as db:
-                yield db
-
-    @contextmanager
-    def _group_transaction(self):
-        """The same promise through group commit: returns once a COMMIT covering this work succeeded."""
-        try:
-            with self._group.transaction() as db:
-                yield db
-        except (BatchFailed, sqlite3.Error) as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from None
-
-    def _rollback_quietly(self, db) -> None:
-        """Undo what the failed transaction wrote (SQLite may have rolled back already, e.g. on a full disk)."""
-        try:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the connection is discarded next; closing it rolls back what is left
-
-    @contextmanager
-    def _reading(self):
-        try:
-            with self._connection() as db:
-                yield db
-        except sqlite3.Error as exc:
-            self._discard()
-            raise StoreUnavailable(f"SQLite: {exc}") from None
+    purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
 
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
@@ -174,6 +56,8 @@ class SQLiteStore:
                              (event.source, event.event_id)).fetchone()
             if row:
                 if row[0] == event.body_hash:
+                    db.execute("UPDATE events SET duplicates = duplicates + 1 WHERE source=? AND event_id=?",
+                               (event.source, event.event_id))
                     return DUPLICATE
                 db.execute("UPDATE events SET conflicts = conflicts + 1 WHERE source=? AND event_id=?",
                            (event.source, event.event_id))
@@ -232,9 +116,12 @@ class SQLiteStore:
         return [self._record(r) for r in rows]
 
     def _finish(self, db, delivery_id: int, token: str, now: float, status: str, give_back: bool = False,
-                **changes) -> str:
+                attempt: dict | None = None, **changes) -> str:
         """'done', 'again' (the same finish repeated with its token) or 'lost' (the lease is gone)."""
-        sets = ", ".join([f"{k}=?" for k in changes] + (["attempts=attempts-1"] if give_back else []))
+        if attempt is not None:
+            changes["attempt_log"] = json.dumps(attempt)
+        sets = ", ".join([_ATTEMPT_APPEND if k == "attempt_log" else f"{k}=?" for k in changes]
+                         + (["attempts=attempts-1"] if give_back else []))
         cursor = db.execute(
             f"UPDATE deliveries SET status=?, {sets + ', ' if sets else ''}lease_token=NULL, finish_token=?,"
             " updated_at=? WHERE id=? AND lease_token=? AND status=?",
@@ -246,12 +133,12 @@ class SQLiteStore:
         return "again" if repeated else "lost"
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
-                 applied: dict[str, str] | None = None) -> bool:
+                 applied: dict[str, str] | None = None, attempt: dict | None = None) -> bool:
         """Mark delivered and, in the same transaction, raise each applied field's occurred_at.
 
         False when the lease was lost (another worker has the delivery now).
         """
-        return self.complete_many([Completion(delivery_id, token, opportunity_id, applied)], now)[0]
+        return self.complete_many([Completion(delivery_id, token, opportunity_id, applied, attempt)], now)[0]
 
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, all in one transaction (one COMMIT and fsync for a batch of deliveries)."""
@@ -262,7 +149,7 @@ class SQLiteStore:
         changes = {"last_error": None}
         if c.opportunity_id:
             changes["opportunity_id"] = c.opportunity_id
-        result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, **changes)
+        result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, attempt=c.attempt, **changes)
         if result == "done" and c.opportunity_id and c.applied:
             db.executemany(
                 "INSERT INTO field_times (opportunity_id, field, occurred_at, recorded_at) VALUES (?,?,?,?)"
@@ -282,18 +169,19 @@ class SQLiteStore:
             return result != "lost"
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, hold_until: float | None = None) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish_one(delivery_id, token, now, RETRYING, hold_until, give_back=not count_attempt,
-                                next_attempt_at=when, last_error=_dumps(error))
+                                attempt=attempt, next_attempt_at=when, last_error=_dumps(error))
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, hold_until: float | None = None) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish_one(delivery_id, token, now, DEAD, hold_until, last_error=_dumps(error))
+        return self._finish_one(delivery_id, token, now, DEAD, hold_until, attempt=attempt, last_error=_dumps(error))
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
-        return self._finish_one(delivery_id, token, now, SUPERSEDED, last_error=_dumps(reason))
+        return self._finish_one(delivery_id, token, now, SUPERSEDED, attempt=attempt, last_error=_dumps(reason))
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """When the newest applied event that set each field occurred (fields never set are absent)."""
@@ -409,6 +297,13 @@ class SQLiteStore:
             row = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return self._record(row) if row else None
 
+    def _records_where(self, where: str, params: tuple, limit: int) -> list[DeliveryRecord]:
+        """Deliveries matching an SQL condition, in id order, at most `limit`."""
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE {where} ORDER BY id LIMIT ?",
+                              (*params, limit)).fetchall()
+        return [self._record(r) for r in rows]
+
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
         """Every delivery of one event, in id order."""
         with self._reading() as db:
@@ -438,11 +333,6 @@ class SQLiteStore:
             return db.execute("SELECT MIN(received_at) FROM deliveries WHERE status IN (?,?,?)",
                               PENDING).fetchone()[0]
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless the store answers."""
-        with self._reading() as db:
-            db.execute("SELECT 1").fetchone()
-
     @staticmethod
     def _record(row) -> DeliveryRecord:
         (id_, source, event_id, route, target, attributes, status, attempts, next_at,
@@ -453,17 +343,6 @@ class SQLiteStore:
         return DeliveryRecord(id_, source, event_id, route, json.loads(target), json.loads(attributes),
                               status, attempts, next_at, received_at, occurred_at, token,
                               json.loads(error) if error else None, extra)
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends) and the write connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-        if self._group is not None:
-            self._group.close()
-        self._pace.close()
-
 
 def _where(filter: dict) -> tuple[list[str], list]:
     """SQL conditions and parameters for a checked list/replay filter."""

@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.web import admin, webhooks
+from bridge.web import admin, admin_events, webhooks
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery.decisions import Policy
@@ -164,6 +164,7 @@ def build_app(config=None, clock=None) -> Flask:
     app.json.sort_keys = False
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(admin_events.blueprint)
     app.register_error_handler(HTTPException, webhooks.http_error)
     app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker, pool, clock,
                                        load_status)

@@ -1,5 +1,6 @@
 """The admin API's OpenAPI 3.1 document, served at /admin/openapi.json (data, not logic)."""
 from bridge import __version__
+from bridge.web.openapi_events import merge_into
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -137,3 +138,5 @@ OPENAPI = {
         },
     },
 }
+
+merge_into(OPENAPI)

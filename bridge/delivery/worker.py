@@ -23,6 +23,7 @@ from bridge.telemetry.logs import log_state
 
 log = logging.getLogger("bridge.delivery")
 _NOT_SENT = Report(Signal.NONE)
+_UNUSED = Report(Signal.NONE, unused=True)  # a permit no request used: its rate slot goes back
 _MESSAGE_KEPT = 300  # characters of Reevo's error message kept in the attempt log
 _OUTCOMES = {Act.COMPLETE: "delivered", Act.RETRY: "retrying", Act.DEAD: "dead", Act.PAUSE: "paused"}
 
@@ -64,10 +65,12 @@ class DeliveryWorker:
             return 0
         records = self.store.claim(self._claim_size(grant), self.lease_seconds, now,
                                    hold_seconds=self.policy.hold_seconds)
+        if not records:
+            self.gate.done(_UNUSED)
         accepted: list[tuple] = []  # what Reevo accepted, recorded as delivered together
         try:
             for index, record in enumerate(records):
-                grant = self._admit(stop) if index else grant
+                grant = self._admit(stop, record) if index else grant
                 if not grant.ok:
                     self._release(records[index:])
                     break
@@ -87,11 +90,18 @@ class DeliveryWorker:
             return max(1, min(self.batch, int(grant.rate * 0.1)))
         return self.batch
 
-    def _admit(self, stop: threading.Event | None = None) -> Grant:
-        """A permit for the next request (refused once `stop` is set)."""
-        if stop is not None and stop.is_set():
-            return Grant(False)
-        grant = self.gate.admit()
+    def _admit(self, stop: threading.Event | None = None, record: DeliveryRecord | None = None) -> Grant:
+        """A permit for the next request: waits for it (in real time, with `stop`) while `record`'s
+        lease still leaves room for a whole request afterwards; refused once `stop` is set."""
+        while True:
+            if stop is not None and stop.is_set():
+                return Grant(False)
+            grant = self.gate.admit()
+            if grant.ok or stop is None or record is None:
+                break
+            if record.next_attempt_at - self.clock() - grant.wait < self.policy.request_limit:
+                break
+            stop.wait(grant.wait)
         if not grant.ok:
             self._wake.seconds = grant.wait
         return grant
@@ -126,7 +136,7 @@ class DeliveryWorker:
         started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
         held = before_send(record, self.policy, now)
         if held is not None:
-            self.gate.done(_NOT_SENT)
+            self.gate.done(_UNUSED)
             return self._execute(record, held, None, {}, accepted, None, now)
         opportunity_id, outcome, queried = self.resolver.resolve(record, now)
         sent: dict = {}
@@ -138,7 +148,7 @@ class DeliveryWorker:
             applied = self.store.field_times(opportunity_id, list(record.attributes))
             sent = fresh_fields(record.attributes, record.occurred_at, applied)
             if not sent:
-                self.gate.done(_NOT_SENT)
+                self.gate.done(_UNUSED)
                 return self._supersede(record, opportunity_id, {n: applied[n] for n in record.attributes}, now)
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":

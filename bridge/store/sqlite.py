@@ -193,15 +193,6 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
                               f"AND field IN ({marks})", (opportunity_id, *fields)).fetchall()
         return dict(rows)
 
-    # ---- the shared pace ----------------------------------------------------------------
-    def update_pace(self, transition):
-        """Replace the pace state by `transition(state)[0]` atomically (see sqlite_pace.py); return `[1]`."""
-        return self._pace.update(transition)
-
-    def read_pace(self) -> dict | None:
-        """The shared pace state (None before the first update)."""
-        return self._pace.read()
-
     # ---- operators --------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:
         """Queue dead/delivered/superseded/retrying deliveries again, due `now`; returns how many."""

@@ -144,6 +144,15 @@ class SQLiteConnections:
         with self._reading() as db:
             db.execute("SELECT 1").fetchone()
 
+    # ---- the shared pace ----------------------------------------------------------------
+    def update_pace(self, transition):
+        """Replace the pace state by `transition(state)[0]` atomically (see sqlite_pace.py); return `[1]`."""
+        return self._pace.update(transition)
+
+    def read_pace(self) -> dict | None:
+        """The shared pace state (None before the first update)."""
+        return self._pace.read()
+
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends) and the write connection."""
         db = getattr(self._local, "db", None)

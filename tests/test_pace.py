@@ -138,12 +138,3 @@ def test_without_a_rate_only_concurrency_and_holds_apply():
     shared = Shared(PaceConfig(**{**vars(CONFIG), "rate": 0.0, "concurrency": 0}))
     assert all(shared.ask(str(n), 0.0).ok for n in range(1000))
 
-
-def test_a_permit_left_unused_gives_its_slot_back_unless_another_was_granted_since():
-    shared = Shared()
-    assert shared.ask("a", 0.0).ok
-    shared.ask("a", 0.001, Report(Signal.NONE, unused=True), want=False)  # nothing was due after all
-    assert shared.ask("b", 0.002).ok
-    shared.ask("c", 0.06)  # b's slot ends at 0.052: c is granted, then b says it was unused
-    shared.ask("b", 0.061, Report(Signal.NONE, unused=True), want=False)
-    assert not shared.ask("d", 0.062).ok, "c's request is in the last slot; b's cannot be handed out again"

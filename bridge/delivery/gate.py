@@ -48,17 +48,20 @@ class Gate:
 
     def _step(self, want: bool) -> pace.Grant:
         report, self._local.report = getattr(self._local, "report", None), None
-        now, permit = self.clock(), self._permit()
-        grant = self.store.update_pace(lambda state: pace.step(state, permit, now, self.config, report, want))
+        permit = self._permit()
+        # The clock is read inside the update (under SQLite's lock, or right before Redis's compare-and-set),
+        # never before waiting for it: a stale `now` would let two permits through at once.
+        grant = self.store.update_pace(
+            lambda state: pace.step(state, permit, self.clock(), self.config, report, want))
         self._local.holding = grant.ok
         if grant.opened:
-            self._opened(now)
+            self._opened()
         if grant.closed:
             log_state(log, "breaker closed: Reevo answers again; the backlog drains at the shared pace",
                       status="breaker_closed")
         return grant
 
-    def _opened(self, now: float) -> None:
+    def _opened(self) -> None:
         metrics.BREAKER_OPENINGS.inc()
         alerts.report("deliveries stopped: Reevo keeps failing (circuit breaker open)", reason="breaker_open")
         log_state(log, f"breaker open: {self.config.breaker_failures} requests to Reevo failed in a row; "

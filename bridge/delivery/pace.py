@@ -51,7 +51,6 @@ class Report:
     retry_after: float | None = None   # a 429's Retry-After: seconds every request waits
     remaining: int | None = None       # X-RateLimit-Remaining
     reset_in: float | None = None      # X-RateLimit-Reset, as seconds from now
-    unused: bool = False               # the permit was not used for a request (nothing was due)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Grant:
 
 def fresh() -> dict:
     """The state before any request."""
-    return {"tat": 0.0, "tat_before": 0.0, "tat_by": None, "factor": 1.0, "cut_at": -1e18, "hold_until": 0.0, "cap": 0.0, "cap_until": 0.0,
+    return {"tat": 0.0, "factor": 1.0, "cut_at": -1e18, "hold_until": 0.0, "cap": 0.0, "cap_until": 0.0,
             "flight": {}, "breaker": CLOSED, "failures": 0, "probe_at": 0.0, "probe": None, "openings": 0}
 
 
@@ -122,8 +121,6 @@ def _record(state: dict, permit: str, report: Report, now: float, config: PaceCo
     was_probe = state["probe"] == permit
     if was_probe:
         state["probe"] = None
-    if report.unused and state["tat_by"] == permit:  # no other grant since ours: its slot is free again
-        state["tat"], state["tat_by"] = state["tat_before"], None
     if report.retry_after is not None:
         state["hold_until"] = max(state["hold_until"], now + min(report.retry_after, config.retry_after_cap))
     _rate_limit_headers(state, report, now, config)
@@ -181,7 +178,6 @@ def _admit(state: dict, permit: str, now: float, config: PaceConfig) -> Grant:
     if rate and now < state["tat"]:
         return Grant(False, max(MIN_WAIT, state["tat"] - now))
     if rate:
-        state["tat_before"], state["tat_by"] = state["tat"], permit
         state["tat"] = max(state["tat"], now) + 1.0 / rate
     state["flight"][permit] = now + config.permit_seconds
     if probe:

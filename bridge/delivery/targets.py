@@ -47,6 +47,13 @@ class TargetResolver:
             self._cache[key] = (opportunity_id, now + self.cache_seconds)
         return opportunity_id, None, True
 
+    def known(self, record: DeliveryRecord, now: float) -> str | None:
+        """The opportunity id if it is known without asking Reevo (an id target, or a cached match)."""
+        if "id" in record.target:
+            return record.target["id"]
+        match = record.target["match"]
+        return self._cached((match["field"], repr(match["value"])), now)
+
     def _not_found(self, record: DeliveryRecord, now: float, described: str) -> reevo_client.Outcome:
         if now - record.received_at >= self.target_wait:
             return reevo_client.Outcome(reevo_client.DEAD, code="target_not_found",

@@ -22,8 +22,6 @@ from bridge.telemetry import alerts, metrics
 from bridge.telemetry.logs import log_state
 
 log = logging.getLogger("bridge.delivery")
-_NOT_SENT = Report(Signal.NONE)
-_UNUSED = Report(Signal.NONE, unused=True)  # a permit no request used: its rate slot goes back
 _MESSAGE_KEPT = 300  # characters of Reevo's error message kept in the attempt log
 _OUTCOMES = {Act.COMPLETE: "delivered", Act.RETRY: "retrying", Act.DEAD: "dead", Act.PAUSE: "paused"}
 
@@ -54,50 +52,47 @@ class DeliveryWorker:
         return min(default, getattr(self._wake, "seconds", default))
 
     def run_once(self, stop: threading.Event | None = None) -> int:
-        """Claim and deliver one batch; returns how many deliveries were handled."""
+        """Claim and deliver one batch; returns how many deliveries were handled.
+
+        Each request is admitted by the shared pace right before it is sent (so the time
+        between a permit and the wire is short); one that cannot be, while its lease still
+        has room for a request, is given back with the rest of the batch.
+        """
         self._wake.seconds = float("inf")
         now = self.clock()
         if self.paused_until > now:
             return 0
-        grant = self.gate.admit()
-        if not grant.ok:
-            self._wake.seconds = grant.wait
-            return 0
-        records = self.store.claim(self._claim_size(grant), self.lease_seconds, now,
-                                   hold_seconds=self.policy.hold_seconds)
-        if not records:
-            self.gate.done(_UNUSED)
+        records = self.store.claim(self._claim_size(), self.lease_seconds, now, hold_seconds=self.policy.hold_seconds)
         accepted: list[tuple] = []  # what Reevo accepted, recorded as delivered together
         try:
             for index, record in enumerate(records):
-                grant = self._admit(stop, record) if index else grant
-                if not grant.ok:
-                    self._release(records[index:])
-                    break
                 if accepted and self.clock() - now > self.lease_seconds / 3:
                     self._complete(accepted)  # record these before their leases could run out
-                self.deliver(record, accepted, counted=not grant.probe)
+                if not self.deliver(record, accepted, stop):
+                    self._release(records[index:])
+                    break
         finally:
             self._complete(accepted)
             self.gate.flush()
         return len(records)
 
-    def _claim_size(self, grant) -> int:
-        """One for a probe or while paused; with a rate, what the pace sends in about 0.1 s."""
-        if grant.probe or self.paused:
+    def _claim_size(self) -> int:
+        """One while paused or while the breaker lets only probes through; with a rate, about 0.1 s of it."""
+        last = getattr(self._wake, "grant", None)
+        if self.paused or (last is not None and not last.ok and last.wait >= 1.0):
             return 1
-        if grant.rate:
-            return max(1, min(self.batch, int(grant.rate * 0.1)))
+        if last is not None and last.rate:
+            return max(1, min(self.batch, int(last.rate * 0.1)))
         return self.batch
 
-    def _admit(self, stop: threading.Event | None = None, record: DeliveryRecord | None = None) -> Grant:
-        """A permit for the next request: waits for it (in real time, with `stop`) while `record`'s
-        lease still leaves room for a whole request afterwards; refused once `stop` is set."""
+    def _admit(self, record: DeliveryRecord, stop: threading.Event | None) -> Grant:
+        """A permit for `record`'s next request: waits for it (in real time, with `stop`) while the lease
+        leaves room for a whole request afterwards; refused once `stop` is set."""
         while True:
             if stop is not None and stop.is_set():
                 return Grant(False)
-            grant = self.gate.admit()
-            if grant.ok or stop is None or record is None:
+            grant = self._wake.grant = self.gate.admit()
+            if grant.ok or stop is None:
                 break
             if record.next_attempt_at - self.clock() - grant.wait < self.policy.request_limit:
                 break
@@ -130,34 +125,44 @@ class DeliveryWorker:
         for record in records:
             self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
 
-    def deliver(self, record: DeliveryRecord, accepted: list, counted: bool = True) -> None:
-        """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`)."""
+    def deliver(self, record: DeliveryRecord, accepted: list, stop: threading.Event | None = None) -> bool:
+        """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`).
+
+        False when the shared pace did not admit its request in time: the caller gives it back.
+        """
         now = self.clock()
         started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
         held = before_send(record, self.policy, now)
         if held is not None:
-            self.gate.done(_UNUSED)
-            return self._execute(record, held, None, {}, accepted, None, now)
+            self._execute(record, held, None, {}, accepted, None, now)
+            return True
+        queried = self.resolver.known(record, now) is None
+        if queried and not self._admit(record, stop).ok:  # the `_query` takes a permit of its own
+            return False
         opportunity_id, outcome, queried = self.resolver.resolve(record, now)
+        if queried:  # Reevo answered the `_query` unless it failed on the way
+            report = report_for(outcome) if outcome else Report(Signal.SUCCESS)
+            self.gate.done(report if report.signal != Signal.NONE else Report(Signal.SUCCESS))
         sent: dict = {}
         if opportunity_id is not None:
-            if queried:  # the `_query` used this delivery's permit: the PATCH needs one of its own
-                self.gate.done(Report(Signal.SUCCESS))
-                if not self._admit().ok:
-                    return self._release([record])
             applied = self.store.field_times(opportunity_id, list(record.attributes))
             sent = fresh_fields(record.attributes, record.occurred_at, applied)
             if not sent:
-                self.gate.done(_UNUSED)
-                return self._supersede(record, opportunity_id, {n: applied[n] for n in record.attributes}, now)
+                self._supersede(record, opportunity_id, {n: applied[n] for n in record.attributes}, now)
+                return True
+            grant = self._admit(record, stop)
+            if not grant.ok:
+                return False
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
+            self.gate.done(report_for(outcome))
             if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
-        self.gate.done(report_for(outcome) if (opportunity_id or queried) else _NOT_SENT)
         attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
         now = self.clock()
+        counted = opportunity_id is None or not grant.probe
         self._execute(record, decide(record, outcome, self.policy, now, counted=counted), opportunity_id, sent,
                       accepted, outcome, now, attempt)
+        return True
 
     def _execute(self, record: DeliveryRecord, action: Action, opportunity_id, sent: dict, accepted: list,
                  outcome: reevo.Outcome | None, now: float, attempt: dict | None = None) -> None:

@@ -157,6 +157,7 @@ class DeliveryWorker:
             self.gate.done(report_for(outcome))
             if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
+        assert outcome is not None, "resolve() gives an opportunity id or an outcome"
         attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
         now = self.clock()
         counted = opportunity_id is None or not grant.probe
@@ -271,7 +272,7 @@ class WorkerPool:
         self.threads = [threading.Thread(target=worker.run, args=(self.stop_event, poll_interval),
                                          name=f"bridge-delivery-{i}", daemon=True) for i in range(threads)]
 
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         for thread in self.threads:
             thread.start()
         return self

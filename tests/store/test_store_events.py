@@ -1,4 +1,7 @@
-"""The console's store queries, run unchanged against every backend: the event list, attempts, opportunities, problems."""
+"""The console's store queries, run unchanged against every backend.
+
+The event list, attempts, opportunities, problems.
+"""
 import pytest
 
 from bridge.store import DEAD, IGNORED, Completion, EventRecord, InvalidQuery, NewDelivery

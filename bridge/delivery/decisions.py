@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from bridge.delivery import reevo_client as reevo
 from bridge.delivery.pace import Report, Signal
 from bridge.store import DeliveryRecord
 
 
-class Act(str, Enum):
+class Act(StrEnum):
     """The store call that carries out a decision."""
 
     COMPLETE = "complete"    # Reevo applied it: delivered

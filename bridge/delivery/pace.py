@@ -13,7 +13,7 @@ rate·w + 1 permits are granted, across every process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 DECREASE = 0.5        # a 429 multiplies the rate by this (at most once a second)
@@ -22,7 +22,7 @@ RECOVERY = 0.005      # each success gives back this share of BRIDGE_REEVO_RATE
 MIN_WAIT = 0.01       # a refused caller retries after at least this long
 
 
-class Signal(str, Enum):
+class Signal(StrEnum):
     """How a request ended, as the pace and the breaker see it."""
 
     SUCCESS = "success"    # Reevo answered and judged the request (2xx, or a 4xx about the request)

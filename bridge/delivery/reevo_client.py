@@ -155,13 +155,14 @@ def _never_sent(exc: BaseException) -> bool:
     if isinstance(exc, requests.ConnectTimeout):
         return True
     seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (NewConnectionError, ConnectTimeoutError)):
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (NewConnectionError, ConnectTimeoutError)):
             return True
-        reason = getattr(exc, "reason", None)
-        inner = next((a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)), None)
-        exc = reason if isinstance(reason, BaseException) else inner or exc.__cause__ or exc.__context__
+        reason = getattr(current, "reason", None)
+        inner = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = reason if isinstance(reason, BaseException) else inner or current.__cause__ or current.__context__
     return False
 
 

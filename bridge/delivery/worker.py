@@ -181,11 +181,12 @@ class DeliveryWorker:
         elif action.act == Act.RELEASE:
             self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False)
         elif action.act == Act.RETRY:
-            self.store.retry_at(record.id, record.lease_token, action.when, action.error, now,
+            when = now if action.when is None else action.when
+            self.store.retry_at(record.id, record.lease_token, when, action.error, now,
                                 count_attempt=action.count_attempt, hold_until=action.hold_until,
-                                attempt=attempt and {**attempt, "next_attempt_at": action.when})
+                                attempt=attempt and {**attempt, "next_attempt_at": when})
             metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
-            log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(action.when - now, 3),
+            log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3),
                       held=action.hold_until is not None, **fields)
         else:
             self._dead(record, action, outcome, now, fields, attempt)
@@ -214,10 +215,10 @@ class DeliveryWorker:
                attempt: dict | None) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
-        self.paused_until = action.when
+        self.paused_until = now + self.policy.pause_probe if action.when is None else action.when
         metrics.PAUSED.set(1)
         metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
-        self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False,
+        self.store.retry_at(record.id, record.lease_token, self.paused_until, action.error, now, count_attempt=False,
                             attempt=attempt)
         if first:
             alerts.report("deliveries paused: Reevo refused the API key", source=record.source,

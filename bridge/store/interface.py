@@ -19,7 +19,8 @@ again when repeated with the same token for the same outcome (a retried command)
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from bridge.store import Completion, DeliveryRecord, EventRecord, NewDelivery
 

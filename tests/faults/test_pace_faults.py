@@ -7,7 +7,7 @@ after its permit, so what the sandbox sees can only lag, and a request admitted 
 """
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -99,7 +99,7 @@ def backlog(url: str, events: list[dict]) -> None:
     try:
         for event in events:
             subscription = event["data"]["object"]
-            occurred = datetime.fromtimestamp(event["created"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            occurred = datetime.fromtimestamp(event["created"], UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             record = EventRecord("stripe", event["id"], event["type"], occurred, f"hash-{event['id']}", data=event)
             step = f"Stripe subscription {subscription['id']} is {subscription['status']}"
             target = {"id": subscription["metadata"]["reevo_opportunity_id"]}
@@ -167,7 +167,7 @@ def test_during_an_outage_only_probes_go_out_and_nothing_is_lost_or_doubled(sand
     failures = [e["received_at"] for e in log if e["status"] == 503]
     opened = failures[4]  # the fifth failure in a row opens the breaker
     probes = [t for t in failures if t > opened + ADMITTED_LAG]
-    gaps = [later - earlier for earlier, later in zip(probes, probes[1:])]
+    gaps = [later - earlier for earlier, later in zip(probes, probes[1:], strict=False)]
     assert len(probes) >= 5 and all(gap >= probe_every - ADMITTED_LAG for gap in gaps), gaps
     assert len(probes) <= 30 / probe_every + 1, "only probes went out while the breaker was open"
     assert counts(store_url).get(DEAD) is None, "attempts not made while open did not count toward giving up"

@@ -49,8 +49,8 @@ class Outcome:
 class ReevoClient:
     """Talks to one Reevo workspace with one API key."""
 
-    def __init__(self, base_url: str, api_key: str, connect_timeout: float = 3.05,
-                 read_timeout: float = 10.0, pool_size: int = 10):
+    def __init__(self, base_url: str, api_key: str, connect_timeout: float, read_timeout: float,
+                 pool_size: int = 10):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()

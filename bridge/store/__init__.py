@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from bridge.config import StoreSettings
+
 # Delivery statuses. A delivery moves queued → delivering → delivered | retrying | dead | superseded.
 QUEUED, DELIVERING, DELIVERED, RETRYING, DEAD = "queued", "delivering", "delivered", "retrying", "dead"
 SUPERSEDED = "superseded"
@@ -155,7 +157,7 @@ def _query(url: str, parts, allowed: dict) -> dict:
     return options
 
 
-def open_store(url: str, *, redis_prefix: str = "bridge:"):
+def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix):
     """Open the backend named by BRIDGE_STORE_URL; it answers (or this raises) before returning.
 
     Raises StoreConfigError for a URL that cannot be used and StoreUnavailable for a store

@@ -41,7 +41,7 @@ _BATCH = 500  # ids per replay script call
 class RedisStore(RedisConsoleQueries):
     """Store on a Redis server (redis://, rediss://; password in the URL)."""
 
-    def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
+    def __init__(self, url: str, prefix: str, shown: str | None = None):
         self.prefix = prefix
         self.shown = shown or url
         self.purge_batch = 500  # records removed per purge script call, so Redis is never blocked for long

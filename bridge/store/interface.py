@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from bridge.store import Completion, DeliveryRecord, EventRecord, NewDelivery
+from bridge.store import AcceptResult, Completion, DeliveryRecord, EventRecord, NewDelivery
 
 T = TypeVar("T")
 
@@ -34,7 +34,7 @@ class Store(Protocol):
     """What the accept pipeline, the delivery workers, the admin API and the CLI use."""
 
     # ---- accept ----------------------------------------------------------------------
-    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically: "accepted", "duplicate" or "conflict".
 
         Deduplicates on (source, event id). The same id with another body hash is a

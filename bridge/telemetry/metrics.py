@@ -15,6 +15,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bridge.store.interface import Store
 from bridge.store import StoreUnavailable
 
 WEBHOOKS = Counter("bridge_webhooks_received_total", "Webhook requests received", ["source"])
@@ -38,7 +39,7 @@ BREAKER_STATES = ("closed", "open", "half_open")
 class QueueCollector:
     """Queue depth by status and the oldest waiting delivery's age, read from the store at scrape time."""
 
-    def __init__(self, store, clock=time.time):
+    def __init__(self, store: Store, clock=time.time):
         self.store = store
         self.clock = clock
 
@@ -81,7 +82,7 @@ class PaceCollector:
                                 "delivery", value=now["hold_s"])
 
 
-def render(store, pace_snapshot=None) -> tuple[bytes, str]:
+def render(store: Store, pace_snapshot=None) -> tuple[bytes, str]:
     """The `/metrics` body and content type (with the shared pace when `pace_snapshot` is given)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counters = CollectorRegistry()

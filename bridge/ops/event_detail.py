@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from bridge.store.interface import Store
 from bridge.mapping.selectors import ConditionError
 from bridge.ops.rebuild import stored_event
 from bridge.store import FINISHED, DEAD, DeliveryRecord
@@ -43,7 +44,7 @@ def patch_request(record: DeliveryRecord) -> dict:
             "body": {"attributes": record.attributes}}
 
 
-def event_detail(store, sources: dict, source: str, event_id: str) -> dict | None:
+def event_detail(store: Store, sources: dict, source: str, event_id: str) -> dict | None:
     """The stored event, its routes (matched or not) and its deliveries with their attempts; None if not stored."""
     event = store.get_event(source, event_id)
     if event is None:

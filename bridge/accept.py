@@ -17,8 +17,8 @@ from bridge.config import ConfigError, read_secret
 from bridge.telemetry import alerts, metrics
 from bridge.mapping.model import Delivery, Failure, Mapping
 from bridge.telemetry.logs import log_state
-from bridge.store import (ACCEPTED, CONFLICT, DEAD, DUPLICATE, IGNORED, AcceptResult, EventOutcome, EventRecord, NewDelivery,
-                          StoreUnavailable)
+from bridge.store import (ACCEPTED, CONFLICT, DEAD, DUPLICATE, IGNORED, AcceptResult, EventOutcome, EventRecord,
+                          NewDelivery, StoreUnavailable)
 
 log = logging.getLogger("bridge.accept")
 

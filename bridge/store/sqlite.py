@@ -20,6 +20,7 @@ from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_connection import SQLiteConnections
 from bridge.store.sqlite_console import SQLiteConsoleQueries
+from bridge.store.sqlite_history import SQLiteRetarget, append_history
 
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
@@ -40,7 +41,7 @@ _ATTEMPT_APPEND = (f"attempt_log = json_insert(CASE WHEN json_array_length(COALE
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
-class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
+class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries, SQLiteRetarget):
     """Store on one SQLite file (or in memory, see MemoryStore)."""
 
     purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
@@ -213,24 +214,9 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
             db.executemany(
                 "UPDATE deliveries SET status=?, attempts=0, next_attempt_at=?, lease_token=NULL, finish_token=NULL,"
                 " last_error=NULL, history=?, updated_at=? WHERE id=?",
-                [(QUEUED, now, _append_history(history, now, status, attempts, error), now, id_)
+                [(QUEUED, now, append_history(history, now, status, attempts, error), now, id_)
                  for id_, status, attempts, error, history in rows])
         return len(rows)
-
-    def retarget(self, delivery_id: int, target: dict, now: float) -> bool:
-        """Queue a dead delivery that had a target again for `target`, in one transaction; False if it cannot be."""
-        with self._transaction() as db:
-            row = db.execute("SELECT status, attempts, last_error, history, target, target_key FROM deliveries"
-                             " WHERE id=?", (int(delivery_id),)).fetchone()
-            if row is None or row[0] != DEAD or row[5] == UNRESOLVED:
-                return False
-            history = _append_history(row[3], now, row[0], row[1], row[2],
-                                      retarget=(json.loads(row[4]), target))
-            db.execute("UPDATE deliveries SET target=?, target_key=?, opportunity_id=NULL, status=?, attempts=0,"
-                       " next_attempt_at=?, lease_token=NULL, finish_token=NULL, last_error=NULL, history=?,"
-                       " updated_at=? WHERE id=?",
-                       (json.dumps(target), target_key(target), QUEUED, now, history, now, int(delivery_id)))
-        return True
 
     def rebuild(self, source: str, event_id: str, deliveries: list[NewDelivery], now: float) -> int:
         """Insert the event's missing routes and replace its unresolved dead ones, in one transaction; how many."""
@@ -395,21 +381,7 @@ def _replace_unresolved(db, row: tuple, d: NewDelivery, now: float) -> None:
     db.execute("UPDATE deliveries SET target=?, target_key=?, attributes=?, status=?, attempts=0, next_attempt_at=?,"
                " lease_token=NULL, finish_token=NULL, last_error=?, history=?, updated_at=? WHERE id=?",
                (json.dumps(d.target), target_key(d.target), json.dumps(d.attributes), d.status, now,
-                _dumps(d.error), _append_history(history, now, status, attempts, error, rebuilt=True), now, id_))
-
-
-def _append_history(history: str | None, now: float, status: str, attempts: int, error: str | None,
-                    rebuilt: bool = False, retarget: tuple[dict, dict] | None = None) -> str:
-    """The delivery's replay history with one more entry: what it was before this replay (or rebuild)."""
-    entries = json.loads(history) if history else []
-    entry = {"replayed_at": now, "status": status, "attempts": attempts,
-             "last_error": json.loads(error) if error else None}
-    if rebuilt:
-        entry["rebuilt"] = True
-    if retarget:
-        entry["retargeted_from"], entry["retargeted_to"] = retarget
-    entries.append(entry)
-    return json.dumps(entries)
+                _dumps(d.error), append_history(history, now, status, attempts, error, rebuilt=True), now, id_))
 
 
 def _dumps(value) -> str | None:

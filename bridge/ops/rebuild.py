@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bridge.accept import new_delivery
+from bridge.mapping.expressions import expression_budget
 from bridge.mapping.model import Event, Mapping
 from bridge.telemetry.logs import log_state
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, NewDelivery, target_key
@@ -101,7 +102,8 @@ def prepare(sources: dict, store, source: str, event_id: str, routes: list[str] 
     if stored.get("data") is None:
         raise RebuildError("no_data", f"event {event_id} from {source} was stored without its data")
     mapping = sources[source].mapping
-    rendered = [new_delivery(r) for r in mapping.render(stored_event(mapping, stored))]
+    with expression_budget():
+        rendered = [new_delivery(r) for r in mapping.render(stored_event(mapping, stored))]
     missing = []
     if routes is not None:
         rendered = [d for d in rendered if d.route in routes]

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.web import admin, webhooks
+from bridge.web.json_provider import BoundedJSONProvider
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery.worker import DeliveryWorker, RetryPolicy, WorkerPool
@@ -147,6 +148,7 @@ def build_app(config=None, clock=None) -> Flask:
         atexit.register(pool.stop)
         atexit.register(start_retention(store, settings.retention_days, clock).stop)
     app = Flask("bridge")
+    app.json = BoundedJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
         # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.

@@ -69,7 +69,7 @@ def bare_set_rate(client: redis.Redis, rounds: int) -> float:
 
 
 def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
-    """A private redis-server with AOF on (everysec), as the README recommends."""
+    """A private redis-server with AOF on (everysec), as docs/operating.md recommends."""
     binary = shutil.which("redis-server")
     if not binary:
         raise SystemExit("redis-server is not installed: scripts/ensure-packages redis-server=redis-server")

@@ -3,7 +3,7 @@
 It imports nothing from ``bridge``, so it can catch the bridge's
 mistakes. Entry points: ``create_app`` (Flask app), ``SandboxServer`` (real
 HTTP server in a thread), ``serve`` (blocking). Every undocumented behaviour
-is decided in ``errors.py`` (``CHOICES``), listed in the README.
+is decided in ``errors.py`` (``CHOICES``), listed in docs/sandbox.md.
 """
 
 from .app import create_app

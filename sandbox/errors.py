@@ -2,7 +2,7 @@
 
 The public Reevo API v2 docs leave many behaviours open (reevo-api.md §13).
 The sandbox decides each of them exactly once, here. ``CHOICES`` is the
-human-readable list (also in the README, kept equal by a test); the constants below are what the
+human-readable list (also in docs/sandbox.md, kept equal by a test); the constants below are what the
 code actually uses. A bridge must not depend on any of these choices.
 """
 

@@ -28,7 +28,7 @@ def gunicorn(env: dict) -> subprocess.Popen:
 def responds(url: str):
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow on a loaded machine: poll again
         return False
 
 

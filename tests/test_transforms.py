@@ -1,4 +1,4 @@
-"""Every transform example (the README quotes the same table) runs here."""
+"""Every transform example (docs/mapping.md quotes the same table) runs here."""
 import pytest
 
 from bridge.mapping import transforms
@@ -25,22 +25,22 @@ def test_unknown_or_malformed_transform_names(spec):
         transforms.parse_transform(spec)
 
 
-def readme_examples() -> list[tuple[str, object, object]]:
-    """Every `SPEC`: `INPUT` → `OUTPUT` example in the README's Transforms section."""
+def documented_examples() -> list[tuple[str, object, object]]:
+    """Every `SPEC`: `INPUT` → `OUTPUT` example in the Transforms section of docs/mapping.md."""
     import json
     import re
     from pathlib import Path
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text.split("### Transforms", 1)[1].split("\n### ", 1)[0]
+    text = (Path(__file__).resolve().parents[1] / "docs" / "mapping.md").read_text()
+    section = text.split("\n## Transforms\n", 1)[1].split("\n## ", 1)[0]
     found = re.findall(r"`([^`]+)`: `([^`]+)` → `([^`]+)`", section)
     return [(spec, json.loads(given), json.loads(expected)) for spec, given, expected in found], section
 
 
-def test_the_readme_examples_run_and_cover_every_transform():
-    examples, section = readme_examples()
+def test_the_documented_examples_run_and_cover_every_transform():
+    examples, section = documented_examples()
     assert len(examples) >= len(transforms.TRANSFORMS)
     for spec, given, expected in examples:
         name, args = transforms.parse_transform(spec)
         assert transforms.apply(name, args, given) == expected, spec
     for name in transforms.TRANSFORMS:
-        assert f"`{name}" in section, f"transform {name} is not documented in the README"
+        assert f"`{name}" in section, f"transform {name} is not documented in docs/mapping.md"

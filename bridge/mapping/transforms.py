@@ -3,7 +3,7 @@
 A transform takes the value (never None: missing values skip transforms) and its
 arguments, and returns the new value or raises TransformError with a short
 message. `EXAMPLES` holds (transform spec, input, expected output) triples; the
-tests run every one, and the README quotes them.
+tests run every one, and docs/mapping.md quotes them.
 """
 from __future__ import annotations
 

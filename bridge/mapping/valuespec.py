@@ -1,6 +1,6 @@
 """One `set:` entry of a route: how a PATCH field's value is computed from an event.
 
-Forms (see the README's mapping reference):
+Forms (see docs/mapping.md and docs/example-mapping.yaml):
   field: data.object.status                 # shorthand for {from: …}
   field: {from: EXPR, transform: [..], lookup: {..}, default: skip|null|VALUE, required: true}
   field: {value: CONSTANT}
@@ -20,7 +20,8 @@ from bridge.mapping.expressions import Template, compile_expression, failure_rea
 
 SKIP = object()  # the field is left out of the PATCH
 _SOURCES = ("from", "value", "template", "match")
-_KEYS = frozenset(_SOURCES + ("transform", "lookup", "default", "required"))
+# Every key a value spec may have; docs/example-mapping.yaml must show each (a test checks).
+SPEC_KEYS = frozenset(_SOURCES + ("transform", "lookup", "default", "required"))
 
 
 class SpecError(ValueError):
@@ -147,9 +148,9 @@ def compile_spec(raw) -> ValueSpec:
         raw = {"from": raw}
     if not isinstance(raw, dict):
         raise SpecError("must be an expression string or a mapping like {from: …}")
-    unknown = sorted(set(raw) - _KEYS)
+    unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
-        raise SpecError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KEYS))}")
+        raise SpecError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(SPEC_KEYS))}")
     sources = [k for k in _SOURCES if k in raw]
     if len(sources) != 1:
         raise SpecError("needs exactly one of from, value, template, match")

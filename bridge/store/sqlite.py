@@ -3,24 +3,19 @@
 WAL, and every write transaction fsynced before it returns (by group commit, see
 group_commit.py), so what was acknowledged survives kill -9 and power loss. Every write
 runs in a BEGIN IMMEDIATE transaction, so several threads and several gunicorn worker
-processes on one host can share the file. The schema is created and
-migrated here (`sqlite_schema`, table `schema_version`), never by hand.
+processes on one host can share the file. Connections and transactions live in
+sqlite_connection.py; the schema is created and migrated by sqlite_schema.py, never by hand.
 """
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import threading
 import uuid
-from contextlib import contextmanager
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
-                          EventRecord, InvalidQuery, NewDelivery, StoreUnavailable, target_key)
-from bridge.store.group_commit import BatchFailed, GroupCommit
+                          EventRecord, InvalidQuery, NewDelivery, target_key)
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
-from bridge.store.sqlite_schema import migrate
+from bridge.store.sqlite_connection import SQLiteConnections
 
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
@@ -36,128 +31,10 @@ _INSERT_DELIVERY = ("INSERT INTO deliveries (source, event_id, route, target, ta
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteConnections):
     """Store on one SQLite file (or in memory, see MemoryStore)."""
 
-    def __init__(self, path: str, timeout: float = 5.0):
-        self.path = path
-        self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
-        self.purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
-        self._local = threading.local()
-        self._wal_inode: int | None = None  # the WAL file whose folder entry is known to be on disk
-        # Writes of this process's threads share fsyncs (file stores; memory has no disk to wait for).
-        self._group = (GroupCommit(self._connect_writer, f"{path}-writer.lock", timeout, sync=self._sync_wal)
-                       if path != ":memory:" else None)
-        try:
-            if path != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            with self._transaction() as db:
-                migrate(db)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from None
-
-    # ---- connections ----------------------------------------------------------------
-    def _connect(self, synchronous: str = "FULL") -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        return db
-
-    def _connect_writer(self) -> sqlite3.Connection:
-        """The group's connection: its COMMITs hand the WAL to the OS, `_sync_wal` then makes it durable.
-
-        NORMAL still syncs the WAL before each checkpoint and the database after it, and the
-        WAL header when the log is reused, so the file stays consistent (sqlite.org/pragma.html).
-        """
-        self._wal_inode = None  # while it is closed, the WAL may have been removed and made anew
-        return self._connect("NORMAL")
-
-    def _sync_wal(self) -> None:
-        """fsync the write-ahead log (and, once per WAL file, its folder, which holds its name)."""
-        fd = os.open(f"{self.path}-wal", os.O_RDONLY)
-        try:
-            os.fsync(fd)
-            inode = os.fstat(fd).st_ino
-        finally:
-            os.close(fd)
-        if inode != self._wal_inode:
-            folder = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
-            self._wal_inode = inode
-
-    @contextmanager
-    def _connection(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = self._local.db = self._connect()
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLite: {exc}") from None
-        yield db
-
-    def _discard(self) -> None:
-        """Drop this thread's connection after a failure, so the next call starts afresh."""
-        self.close()
-
-    @contextmanager
-    def _transaction(self):
-        """BEGIN IMMEDIATE … COMMIT; any SQLite failure becomes StoreUnavailable, nothing half-written."""
-        if self._group is not None:
-            with self._group_transaction() as db:
-                yield db
-            return
-        with self._connection() as db:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                yield db
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback_quietly(db)
-                self._discard()  # the next call reconnects: a file that was replaced or repaired is seen afresh
-                raise StoreUnavailable(f"SQLite: {exc}") from None
-            except BaseException:
-                self._rollback_quietly(db)
-                raise
-
-    @contextmanager
-    def _write_connection(self):
-        """The connection writes go through (the group's, for file stores)."""
-        if self._group is None:
-            with self._connection() as db:
-                yield db
-        else:
-            with self._group.connection() as db:
-                yield db
-
-    @contextmanager
-    def _group_transaction(self):
-        """The same promise through group commit: returns once a COMMIT covering this work succeeded."""
-        try:
-            with self._group.transaction() as db:
-                yield db
-        except (BatchFailed, sqlite3.Error) as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from None
-
-    def _rollback_quietly(self, db) -> None:
-        """Undo what the failed transaction wrote (SQLite may have rolled back already, e.g. on a full disk)."""
-        try:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the connection is discarded next; closing it rolls back what is left
-
-    @contextmanager
-    def _reading(self):
-        try:
-            with self._connection() as db:
-                yield db
-        except sqlite3.Error as exc:
-            self._discard()
-            raise StoreUnavailable(f"SQLite: {exc}") from None
+    purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
 
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
@@ -413,11 +290,6 @@ class SQLiteStore:
             return db.execute("SELECT MIN(received_at) FROM deliveries WHERE status IN (?,?,?)",
                               PENDING).fetchone()[0]
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless the store answers."""
-        with self._reading() as db:
-            db.execute("SELECT 1").fetchone()
-
     @staticmethod
     def _record(row) -> DeliveryRecord:
         (id_, source, event_id, route, target, attributes, status, attempts, next_at,
@@ -428,16 +300,6 @@ class SQLiteStore:
         return DeliveryRecord(id_, source, event_id, route, json.loads(target), json.loads(attributes),
                               status, attempts, next_at, received_at, occurred_at, token,
                               json.loads(error) if error else None, extra)
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends) and the write connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-        if self._group is not None:
-            self._group.close()
-
 
 def _where(filter: dict) -> tuple[list[str], list]:
     """SQL conditions and parameters for a checked list/replay filter."""

@@ -1,0 +1,95 @@
+"""The tree keeps the promises the docs make: a short README, docs/ beside it, links that
+resolve, every setting documented, small modules in role-named packages (issue 13)."""
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+DOCUMENTS = ["mapping.md", "senders.md", "operating.md", "sandbox.md", "architecture.md", "performance.md"]
+MAX_README_LINES = 300
+MAX_MODULE_LINES = 400
+MAX_LOOSE_MODULES = 6
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.M | re.S)
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def heading_anchors(text: str) -> set[str]:
+    """GitHub's anchors for a file's headings: lower case, punctuation dropped, spaces → '-'."""
+    anchors = set()
+    for line in FENCE.sub("", text).splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def test_the_readme_is_short():
+    lines = (ROOT / "README.md").read_text().count("\n")
+    assert lines < MAX_README_LINES, f"README.md has {lines} lines; move detail to docs/"
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_the_documents_exist(name):
+    assert (DOCS / name).is_file(), f"docs/{name} is missing"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: p.name)
+def test_every_relative_link_resolves(path):
+    text = path.read_text()
+    broken = []
+    for target in LINK.findall(FENCE.sub("", text)):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            continue  # https:, mailto: …: not part of the tree
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        if not linked.exists():
+            broken.append(f"{target} (no such file)")
+        elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked.read_text()):
+            broken.append(f"{target} (no heading with that anchor)")
+    assert not broken, f"{path.relative_to(ROOT)}: broken links: {', '.join(broken)}"
+
+
+def test_bridge_holds_few_loose_modules():
+    loose = sorted(p.name for p in (ROOT / "bridge").glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert len(loose) <= MAX_LOOSE_MODULES, f"bridge/ has {len(loose)} loose modules: {', '.join(loose)}"
+
+
+def test_no_module_is_over_the_limit():
+    too_long = {}
+    for package in ("bridge", "sandbox"):
+        for path in (ROOT / package).rglob("*.py"):
+            lines = path.read_text().count("\n")
+            if lines > MAX_MODULE_LINES:
+                too_long[str(path.relative_to(ROOT))] = lines
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines: {too_long}"
+
+
+def settings_in_code() -> set[str]:
+    """Every BRIDGE_* variable named in the code that runs the bridge."""
+    sources = [*(ROOT / "bridge").rglob("*.py"), ROOT / "gunicorn.conf.py", ROOT / "app.py"]
+    return {name for path in sources for name in re.findall(r"\bBRIDGE_[A-Z0-9_]*[A-Z0-9]\b", path.read_text())}
+
+
+def settings_in_docs() -> set[str]:
+    """Every BRIDGE_* variable in a row of the configuration table of docs/operating.md."""
+    text = (DOCS / "operating.md").read_text()
+    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`(BRIDGE_[A-Z0-9_]+)`", row.split(" | ")[0])}
+
+
+def test_every_setting_is_in_the_configuration_table():
+    undocumented = settings_in_code() - settings_in_docs()
+    assert not undocumented, f"add to the table in docs/operating.md#configuration: {sorted(undocumented)}"
+
+
+def test_the_configuration_table_names_no_setting_the_code_dropped():
+    gone = settings_in_docs() - settings_in_code()
+    assert not gone, f"docs/operating.md#configuration lists settings the code no longer reads: {sorted(gone)}"

@@ -133,6 +133,7 @@ class Mapping:
     events: Any
     routes: list[Route] = field(default_factory=list)
     volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
+    event_headers: dict = field(default_factory=dict)  # id/type/occurred_at → header names it reads
 
     def read_events(self, body, headers) -> list[Event]:
         """Split a parsed body into events with their id, type and occurred_at."""

@@ -11,8 +11,9 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request
 
 from bridge.ops import rebuild, replay
-from bridge.web.openapi import OPENAPI
+from bridge.web.openapi import MAX_IDS, OPENAPI
 from bridge.store import DeliveryRecord, InvalidQuery
+from bridge.store.query import MAX_ID, check_filter, is_delivery_id
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 _FILTERS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -76,7 +77,7 @@ def list_deliveries():
     return jsonify({"data": [delivery_json(r) for r in records], "next_cursor": cursor})
 
 
-@blueprint.get("/deliveries/<int:delivery_id>")
+@blueprint.get(f"/deliveries/<int(max={MAX_ID}):delivery_id>")
 def get_delivery(delivery_id: int):
     record = _runtime().store.get_delivery(delivery_id)
     if record is None:
@@ -99,8 +100,11 @@ def get_event(source: str, event_id: str):
 def rebuild_one_event(source: str, event_id: str):
     """Render a stored event again with the current mappings; `{"dry_run": true}` only shows what it would do."""
     runtime = _runtime()
-    body = request.get_json(silent=True)
-    dry_run = isinstance(body, dict) and bool(body.get("dry_run"))
+    body = request.get_json(silent=True) if request.get_data() else {}  # no body: rebuild for real
+    if not isinstance(body, dict) or set(body) - {"dry_run"} or not isinstance(body.get("dry_run", False), bool):
+        # Refuse rather than guess: a dry run sent as something else must not run for real.
+        return _error(400, "bad_request", 'send no body, or {"dry_run": true|false}')
+    dry_run = body.get("dry_run", False)
     try:
         item = rebuild.prepare(runtime.pipeline.sources, runtime.store, source, event_id)
     except rebuild.RebuildError as exc:
@@ -119,7 +123,7 @@ def _rebuild_json(item: rebuild.Rebuild, dry_run: bool) -> dict:
                         "target": d.target, "error": d.error} for d in item.deliveries]}
 
 
-@blueprint.post("/deliveries/<int:delivery_id>/replay")
+@blueprint.post(f"/deliveries/<int(max={MAX_ID}):delivery_id>/replay")
 def replay_one(delivery_id: int):
     """Queue one delivery again; one the mapping could not build is rebuilt from its event instead."""
     runtime = _runtime()
@@ -135,11 +139,17 @@ def replay_many():
     if not isinstance(body, dict) or ("ids" in body) == ("filter" in body):
         return _error(400, "bad_request", 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
     ids, filter_ = body.get("ids"), body.get("filter")
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
-        return _error(400, "bad_request", "ids must be a list of delivery ids")
+    if set(body) - {"ids", "filter", "dry_run"} or not isinstance(body.get("dry_run", False), bool):
+        return _error(400, "bad_request", "keys are ids or filter, and dry_run (true or false)")
+    if ids is not None and not (isinstance(ids, list) and len(ids) <= MAX_IDS and all(map(is_delivery_id, ids))):
+        return _error(400, "bad_request", f"ids must be a list of at most {MAX_IDS} delivery ids (1 to {MAX_ID})")
     if filter_ is not None and (not isinstance(filter_, dict) or set(filter_) - set(_FILTERS)):
         return _error(400, "bad_request", f"filter keys are {', '.join(_FILTERS)}")
-    return _replay(_runtime(), ids, filter_, dry_run=bool(body.get("dry_run")))
+    try:
+        check_filter(filter_)
+    except InvalidQuery as exc:
+        return _error(400, "bad_query", str(exc))
+    return _replay(_runtime(), ids, filter_, dry_run=body.get("dry_run", False))
 
 
 def _replay(runtime, ids, filter_, dry_run: bool):

@@ -5,6 +5,7 @@ prints it and stops instead of failing later on a live webhook.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -70,6 +71,8 @@ def _number(env: dict, name: str, default, kind=float, minimum=0):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a {'whole number' if kind is int else 'number'}") from None
+    if not math.isfinite(value):  # nan passes every comparison below: a lease of nan never expires
+        raise ConfigError(f"{name}={raw!r} is not a finite number")
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     return value
@@ -129,7 +132,7 @@ def load_settings(env: dict | None = None) -> Settings:
         reevo_api_key=api_key,
         **vars(load_store_settings(env)),
         mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
-        admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
+        admin_token=env.get("BRIDGE_ADMIN_TOKEN", "").strip(),  # a pasted newline would never match
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),
         sandbox=sandbox,
         sandbox_port=sandbox_port,

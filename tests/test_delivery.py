@@ -180,3 +180,32 @@ def test_a_slow_batch_records_what_went_out_before_its_leases_could_run_out(make
     delivered = batch_of_three(bridge)
     assert [d.status for d in delivered] == [DELIVERED] * 3
     assert len({bridge.store.get_delivery(d.id).extra["updated_at"] for d in delivered}) == 3
+
+
+def test_every_attempt_is_logged_with_status_code_and_latency(make_bridge, reevo):
+    bridge = make_bridge(BRIDGE_RETRY_CAP=1)
+    reevo.fault(count=1, status=502, method="PATCH")
+    bridge.post("stripe", subscription("e", 1_000))
+    bridge.deliver()
+    bridge.clock.advance(2)
+    bridge.deliver()
+    (record,) = bridge.deliveries("stripe", "e")
+    failed, delivered = bridge.store.attempt_log(record.id)
+    assert (failed["outcome"], failed["http_status"], failed["code"], failed["attempt"]) == (
+        "retrying", 502, "bad_gateway", 1)
+    assert failed["next_attempt_at"] > failed["at"] and failed["message"] == "sandbox fault: HTTP 502"
+    assert (delivered["outcome"], delivered["http_status"], delivered["attempt"]) == ("delivered", 200, 2)
+    assert delivered["sent"] == sorted(record.attributes) and delivered["skipped"] == []
+    assert delivered["opportunity_id"] == record.target["id"]
+    assert all(isinstance(a["latency_ms"], float) and a["latency_ms"] >= 0 for a in (failed, delivered))
+
+
+def test_a_superseded_delivery_logs_which_newer_fields_won(bridge, reevo):
+    bridge.post("stripe", subscription("newer", 2_000, status="past_due", cents=5000))
+    bridge.deliver()
+    bridge.post("stripe", subscription("older", 1_000, status="active", cents=1000))
+    bridge.deliver()
+    (older,) = bridge.deliveries("stripe", "older")
+    assert sorted(older.last_error["newer"]) == sorted(older.attributes)
+    (attempt,) = bridge.store.attempt_log(older.id)
+    assert attempt["outcome"] == "superseded" and attempt["skipped"] == sorted(older.attributes)

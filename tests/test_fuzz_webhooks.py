@@ -211,9 +211,12 @@ def test_every_value_the_mapping_reads_set_to_each_breaking_value_never_gets_a_5
 ROUTES = ["/webhooks/{}", "/webhooks/{}/extra", "/healthz", "/readyz", "/readyz?scope={}", "/metrics",
           "/admin/deliveries?{}", "/admin/deliveries/{}", "/admin/deliveries/{}/replay", "/admin/replay",
           "/admin/events/{}/{}", "/admin/events/stripe/{}/rebuild", "/admin/mappings", "/admin/reload",
-          "/admin/openapi.json", "/{}"]
+          "/admin/openapi.json", "/admin/events?{}", "/admin/events?cursor={}", "/admin/events/stripe/{}/replay",
+          "/admin/issues?retrying_for={}", "/admin/issues/replay", "/admin/opportunities/{}/history",
+          "/console/", "/console/{}", "/{}"]
 SEGMENT = st.one_of(st.sampled_from(SOURCES + ["9" * 30, "-1", "0", "%ED%A0%80", "%FF", "..", "a%2Fb",
-                                               "status=nan", "cursor=zz", "limit=1e999", "received_from=inf"]),
+                                               "status=nan", "cursor=zz", "limit=1e999", "received_from=inf", "nan", "inf",
+                                               "received_to=nan", "ZDE6MWUzMDA6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ"]),
                     st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="/?#%"),
                             max_size=12))
 

@@ -19,6 +19,7 @@ from bridge.store import Completion, DeliveryRecord, StoreUnavailable
 from bridge.delivery.targets import TargetResolver
 
 log = logging.getLogger("bridge.delivery")
+_MESSAGE_KEPT = 300  # characters of Reevo's error message kept in the attempt log
 
 
 @dataclass
@@ -97,9 +98,9 @@ class DeliveryWorker:
         if not accepted:
             return
         now = self.clock()
-        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied) for r, opp, applied, _ in accepted],
-                                 now)
-        for record, _, _, fields in accepted:
+        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied, attempt)
+                                  for r, opp, applied, _, attempt in accepted], now)
+        for record, _, _, fields, _ in accepted:
             metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
             metrics.DELIVERY_LATENCY.labels(record.source).observe(max(0.0, now - record.received_at))
             log_state(log, "delivered", status="delivered", latency_s=round(now - record.received_at, 3), **fields)
@@ -114,28 +115,37 @@ class DeliveryWorker:
     def deliver(self, record: DeliveryRecord, accepted: list) -> None:
         """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`)."""
         now = self.clock()
+        started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
         opportunity_id, outcome = self.resolver.resolve(record, now)
-        sent = {}
+        sent: dict = {}
+        newer: dict = {}
         if opportunity_id is not None:
-            sent = self._fresh_fields(record, opportunity_id)
+            sent, newer = self._fresh_fields(record, opportunity_id)
             if not sent:
-                return self._supersede(record, opportunity_id)
+                return self._supersede(record, opportunity_id, newer, now)
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo_client.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
-        self._settle(record, outcome, opportunity_id, sent, accepted)
+        assert outcome is not None, "resolve() gives an opportunity id or an outcome"
+        attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
+        self._settle(record, outcome, opportunity_id, sent, accepted, attempt)
 
-    def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> dict:
-        """The stale guard: drop fields that a newer event has already set on this opportunity."""
+    def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> tuple[dict, dict]:
+        """The stale guard: the fields no newer event has set on this opportunity, and when the others were."""
         if record.occurred_at is None:
-            return dict(record.attributes)
+            return dict(record.attributes), {}
         applied = self.store.field_times(opportunity_id, list(record.attributes))
-        return {name: value for name, value in record.attributes.items()
-                if applied.get(name) is None or applied[name] <= record.occurred_at}
+        fresh = {name: value for name, value in record.attributes.items()
+                 if applied.get(name) is None or applied[name] <= record.occurred_at}
+        return fresh, {name: applied[name] for name in record.attributes if name not in fresh}
 
-    def _supersede(self, record: DeliveryRecord, opportunity_id: str) -> None:
-        reason = {"code": "superseded", "message": "newer events already set every field of this delivery"}
-        self.store.supersede(record.id, record.lease_token, self.clock(), reason)
+    def _supersede(self, record: DeliveryRecord, opportunity_id: str, newer: dict, started: float) -> None:
+        reason = {"code": "superseded", "message": "newer events already set every field of this delivery",
+                  "newer": newer}
+        attempt = {"at": started, "attempt": record.attempts, "outcome": "superseded", "http_status": None,
+                   "code": "superseded", "message": reason["message"], "latency_ms": None,
+                   "opportunity_id": opportunity_id, "sent": [], "skipped": sorted(record.attributes)}
+        self.store.supersede(record.id, record.lease_token, self.clock(), reason, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "superseded").inc()
         log_state(log, "superseded", status="superseded", **self._fields(record, opportunity_id))
 
@@ -148,39 +158,41 @@ class DeliveryWorker:
         return fields
 
     def _settle(self, record: DeliveryRecord, outcome: reevo_client.Outcome, opportunity_id, sent: dict,
-                accepted: list) -> None:
+                accepted: list, attempt: dict) -> None:
         now = self.clock()
         fields = self._fields(record, opportunity_id, outcome)
         if outcome.kind in (reevo_client.DELIVERED, reevo_client.DEAD) and outcome.status is not None:
             self._resume()  # Reevo judged the request itself, so it accepted our key
         if outcome.kind == reevo_client.DELIVERED:
             applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
-            accepted.append((record, opportunity_id, applied, fields))
+            accepted.append((record, opportunity_id, applied, fields, {**attempt, "outcome": "delivered"}))
         elif outcome.kind == reevo_client.PAUSED:
-            self._pause(record, outcome, now, fields)
+            self._pause(record, outcome, now, fields, {**attempt, "outcome": "paused"})
         elif outcome.kind == reevo_client.RETRY and not self.policy.gives_up(record, now):
             when = now + self.policy.delay(record.attempts, outcome.retry_after)
-            self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now)
+            self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now,
+                                attempt={**attempt, "outcome": "retrying", "next_attempt_at": when})
             metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
             log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3), **fields)
         else:
             error = outcome.error()
             if outcome.kind == reevo_client.RETRY:
                 error["gave_up"] = self.policy.gives_up(record, now)
-            self.store.dead(record.id, record.lease_token, error, now)
+            self.store.dead(record.id, record.lease_token, error, now, attempt={**attempt, "outcome": "dead"})
             metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
             alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
                           reason=error.get("gave_up") or error.get("code"), http_status=outcome.status)
             log_state(log, "dead", logging.ERROR, status="dead", **fields)
 
-    def _pause(self, record: DeliveryRecord, outcome: reevo_client.Outcome, now: float, fields: dict) -> None:
+    def _pause(self, record: DeliveryRecord, outcome: reevo_client.Outcome, now: float, fields: dict,
+               attempt: dict) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
         self.paused_until = now + self.pause_probe
         metrics.PAUSED.set(1)
         metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
         self.store.retry_at(record.id, record.lease_token, self.paused_until, outcome.error(), now,
-                            count_attempt=False)
+                            count_attempt=False, attempt=attempt)
         if first:
             alerts.report("deliveries paused: Reevo refused the API key", source=record.source,
                           route=record.route, reason="paused", http_status=outcome.status)
@@ -208,6 +220,15 @@ class DeliveryWorker:
                 stop.wait(poll_interval)
 
 
+def attempt_entry(record: DeliveryRecord, at: float, outcome: reevo_client.Outcome, opportunity_id: str | None,
+                  sent: dict, latency: float) -> dict:
+    """One line of the delivery's attempt log (its "outcome" is set once the result is decided)."""
+    return {"at": at, "attempt": record.attempts, "http_status": outcome.status, "code": outcome.code,
+            "message": (outcome.message or "")[:_MESSAGE_KEPT] or None, "latency_ms": round(latency * 1000, 1),
+            "opportunity_id": opportunity_id, "sent": sorted(sent),
+            "skipped": sorted(set(record.attributes) - set(sent)) if opportunity_id else []}
+
+
 class WorkerPool:
     """N delivery threads sharing one worker (one store, one Reevo client, one pause state)."""
 
@@ -217,7 +238,7 @@ class WorkerPool:
         self.threads = [threading.Thread(target=worker.run, args=(self.stop_event, poll_interval),
                                          name=f"bridge-delivery-{i}", daemon=True) for i in range(threads)]
 
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         for thread in self.threads:
             thread.start()
         return self

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -113,7 +115,7 @@ def expression_budget(steps: int = WEBHOOK_STEPS):
 class Compiled:
     """A general JMESPath expression, run on this thread's budgeted interpreter."""
 
-    def __init__(self, expression: str, parsed: dict):
+    def __init__(self, expression: str, parsed: Any):  # jmespath's AST
         self.expression = expression
         self.parsed = parsed
 
@@ -152,7 +154,7 @@ class FieldPath:
         return data
 
 
-def _path_steps(node: dict) -> list | None:
+def _path_steps(node: Mapping[str, Any]) -> list | None:
     """The key/index steps of a plain path AST, or None when it is anything more."""
     kind = node["type"]
     if kind == "field":

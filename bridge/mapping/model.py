@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jmespath.exceptions import JMESPathError
@@ -163,7 +163,7 @@ class Mapping:
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
-        rendered = []
+        rendered: list[Delivery | Failure] = []
         for route in self.routes:
             try:
                 matched = route.when is None or truthy(route.when.search(event.data))
@@ -207,13 +207,13 @@ def normalise_time(value) -> str | None:
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
-            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(value, str) and value.strip():
             text = value.strip()
             if text.isdigit():
                 return normalise_time(int(text))
             moment = parse_iso8601(text)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         else:
             return None
         return _utc_text(moment)
@@ -222,7 +222,7 @@ def normalise_time(value) -> str | None:
 
 
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # How far ahead of the bridge's clock a sender's clock may be before its time is not believed.
@@ -238,7 +238,7 @@ def trusted_time(occurred_at: str | None, received_at: float) -> str | None:
     """
     if occurred_at is None:
         return None
-    arrived = datetime.fromtimestamp(received_at, tz=timezone.utc)
+    arrived = datetime.fromtimestamp(received_at, tz=UTC)
     if occurred_at > _utc_text(arrived + timedelta(seconds=CLOCK_SKEW_SECONDS)):
         return _utc_text(arrived)
     return occurred_at

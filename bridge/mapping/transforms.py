@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 class TransformError(ValueError):
@@ -72,9 +73,9 @@ def to_decimal(value):
 
 def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except OverflowError:  # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
         raise TransformError(f"{moment.isoformat()} is after the year 9999 in UTC") from None
 
@@ -85,7 +86,7 @@ def unix_to_iso8601(value):
     if abs(seconds) >= 100_000_000_000:  # later than year 5138 in seconds: it is milliseconds
         seconds = seconds / 1000
     try:
-        return _utc_text(datetime.fromtimestamp(float(seconds), tz=timezone.utc))
+        return _utc_text(datetime.fromtimestamp(float(seconds), tz=UTC))
     except (ValueError, OverflowError, OSError):
         raise TransformError(f"{str(value)[:40]!r} is not a time between the years 1 and 9999") from None
 
@@ -114,7 +115,7 @@ def date_only(value):
     moment = parse_iso8601(text)
     if moment.tzinfo is not None:
         try:
-            moment = moment.astimezone(timezone.utc)
+            moment = moment.astimezone(UTC)
         except OverflowError:
             raise TransformError(f"{text[:40]!r} is after the year 9999 in UTC") from None
     return date(moment.year, moment.month, moment.day).isoformat()

@@ -81,6 +81,7 @@ class Completion:
     token: str
     opportunity_id: str | None = None
     applied: dict[str, str] | None = None
+    attempt: dict | None = None  # what this attempt was, for the delivery's attempt log
 
 
 @dataclass

@@ -35,7 +35,8 @@ class Store(Protocol):
         """Store an event and its deliveries atomically: "accepted", "duplicate" or "conflict".
 
         Deduplicates on (source, event id). The same id with another body hash is a
-        "conflict": counted on the stored event (`get_event(...)["conflicts"]`), not applied.
+        "conflict": counted on the stored event (`get_event(...)["conflicts"]`), not applied;
+        the same body again is a "duplicate", counted too (`["duplicates"]`).
         """
 
     # ---- the queue ---------------------------------------------------------------------
@@ -47,24 +48,26 @@ class Store(Protocol):
         """
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
-                 applied: dict[str, str] | None = None) -> bool:
+                 applied: dict[str, str] | None = None, attempt: dict | None = None) -> bool:
         """Mark delivered and, in the same atomic step, raise each applied field's time.
 
         `applied` maps field → occurred_at text (ISO UTC, so text order is time order);
         the store keeps the max of the stored and the given time per (opportunity, field).
+        Every finishing call appends `attempt` (when given) to the delivery's attempt log,
+        in the same atomic step; the log keeps the newest ATTEMPT_LOG_SIZE entries.
         """
 
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, in order, each atomic on its own; one write for all where the backend can."""
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
         """Make the delivery due again at `when`; `count_attempt=False` gives the attempt back."""
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
         """Give up on the delivery, keeping why."""
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery that newer events made pointless (a finished state like delivered)."""
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
@@ -116,8 +119,35 @@ class Store(Protocol):
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
         """Every delivery of one event, in id order."""
 
+    def list_events(self, filter: dict, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of stored events, newest first, and the next page's cursor (None at the end).
+
+        `filter` keys (`events_query.EVENT_FILTER_KEYS`): received_from (inclusive), received_to
+        (exclusive), source, type, status (accepted/ignored, one or a list), opportunity,
+        delivery_status (one or a list: events with a delivery in it), q (case-insensitive text
+        in the event id or the stored body). Each row (`events_query.event_row`): source, event_id,
+        type, occurred_at, received_at, status, reason, id_source, duplicates, conflicts,
+        deliveries (total and per status), opportunities. At most SCAN_BUDGET events are examined
+        per call: a short (even empty) page with a cursor means "go on from there".
+        """
+
+    def deliveries_for_opportunity(self, opportunity: str, limit: int = 10_000) -> list[DeliveryRecord]:
+        """Every delivery that targeted an opportunity (its id, a target key, or resolved to it), in id order."""
+
+    def attempt_log(self, delivery_id: int) -> list[dict]:
+        """The delivery's newest attempts (what the finishing calls were given), oldest first."""
+
+    def problem_deliveries(self, retrying_before: float, source: str | None = None,
+                           route: str | None = None) -> list[tuple]:
+        """Dead deliveries and those retrying that were received before `retrying_before`, in id order.
+
+        Each: (id, source, route, status, last_error, updated_at, event_id) — what
+        `events_query.group_issues` groups.
+        """
+
     def get_event(self, source: str, event_id: str) -> dict | None:
-        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts, data.
+        """The stored event: source, event_id, type, occurred_at, outcome, reason, received_at, conflicts,
+        duplicates (how many identical re-sends were answered as duplicates), data.
 
         `data` is the event as received (the sender's payload for this event), or None when it was
         not stored (events from before it was kept).

@@ -36,11 +36,11 @@ def check_filter(filter: dict | None) -> dict:
             raise InvalidQuery(f"{key} must be text")
     for key in ("received_from", "received_to"):
         if key in checked:
-            checked[key] = _epoch_seconds(key, checked[key])
+            checked[key] = epoch_seconds(key, checked[key])
     return checked
 
 
-def _epoch_seconds(key: str, value) -> float:
+def epoch_seconds(key: str, value) -> float:
     """A finite number of seconds (text from a query string, or a JSON number)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidQuery(f"{key} must be epoch seconds")

@@ -17,6 +17,7 @@ import logging
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
@@ -24,18 +25,20 @@ from redis.retry import Retry
 
 from bridge.store import (PENDING, REPLAYABLE, STATUSES, Completion, DeliveryRecord, EventRecord, InvalidQuery,
                           NewDelivery, StoreConfigError, StoreUnavailable, target_key)
+from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, matches
+from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index")
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
 _BATCH = 500  # ids per replay script call
 
 
-class RedisStore:
+class RedisStore(RedisConsoleQueries):
     """Store on a Redis server (redis://, rediss://; password in the URL)."""
 
     def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
@@ -51,6 +54,7 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreUnavailable(f"cannot reach Redis: {exc}") from None
         check_durability(self.client, self.shown)
+        self.index_old_events()
 
     # ---- plumbing ---------------------------------------------------------------------
     @contextmanager
@@ -99,49 +103,52 @@ class RedisStore:
         return [_record(id_, _as_dict(flat)) for id_, flat in rows]
 
     def _finish(self, delivery_id: int, token: str, now: float, status: str, set_: dict, clear=(),
-                give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None) -> bool:
+                give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None,
+                attempt: dict | None = None) -> bool:
         pairs = _pairs(**set_)
         clear = (*clear, *(name for name, value in set_.items() if value is None))  # None clears, as in SQL
         args = [str(delivery_id), token, _num(now), status, "1" if give_back else "0", opportunity_id or "",
-                len(pairs), *pairs, len(clear), *clear]
+                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, len(pairs), *pairs, len(clear), *clear]
         for name, when in (applied or {}).items():
             if when:
                 args += [name, when]
         return self._run("finish", args) == 1
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
-                 applied: dict[str, str] | None = None) -> bool:
+                 applied: dict[str, str] | None = None, attempt: dict | None = None) -> bool:
         """Mark delivered and, in the same script, raise each applied field's occurred_at."""
         set_ = {"opportunity_id": opportunity_id} if opportunity_id else {}
         return self._finish(delivery_id, token, now, "delivered", set_, clear=("last_error",),
-                            opportunity_id=opportunity_id, applied=applied if opportunity_id else None)
+                            opportunity_id=opportunity_id, applied=applied if opportunity_id else None,
+                            attempt=attempt)
 
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, in order (each its own script: Redis has no fsync to share per call)."""
-        return [self.complete(c.delivery_id, c.token, now, c.opportunity_id, c.applied) for c in completions]
+        return [self.complete(c.delivery_id, c.token, now, c.opportunity_id, c.applied, c.attempt)
+                for c in completions]
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish(delivery_id, token, now, "retrying",
                             {"next_attempt_at": _num(when), "last_error": _dumps(error)},
-                            give_back=not count_attempt)
+                            give_back=not count_attempt, attempt=attempt)
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)})
+        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt)
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
-        return self._finish(delivery_id, token, now, "superseded", {"last_error": _dumps(reason)})
+        return self._finish(delivery_id, token, now, "superseded", {"last_error": _dumps(reason)}, attempt=attempt)
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """When the newest applied event that set each field occurred (fields never set are absent)."""
         if not fields:
             return {}
         with self._calling():
-            values = self.client.hmget(self._key("f", opportunity_id), fields)
-        return {name: value for name, value in zip(fields, values) if value is not None}
+            values = cast("list[str | None]", self.client.hmget(self._key("f", opportunity_id), fields))
+        return {name: value for name, value in zip(fields, values, strict=True) if value is not None}
 
     # ---- operators --------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:
@@ -185,7 +192,8 @@ class RedisStore:
         index = self._key("status", filter["status"][0]) if len(filter.get("status", ())) == 1 else self._key("all")
         while True:
             with self._calling():
-                members = self.client.zrangebyscore(index, f"({after}", "+inf", start=0, num=_PAGE)
+                members = cast("list[str]", self.client.zrangebyscore(index, f"({after}", "+inf", start=0,
+                                                                      num=_PAGE))
             if not members:
                 return
             for record, target in self._pipeline_records([int(m) for m in members]):
@@ -199,7 +207,7 @@ class RedisStore:
             for delivery_id in ids:
                 pipe.hgetall(self._key("d", str(delivery_id)))
             found = pipe.execute()
-        return [(_record(i, h), h["target_key"]) for i, h in zip(ids, found) if h]
+        return [(_record(i, h), h["target_key"]) for i, h in zip(ids, found, strict=True) if h]
 
     def purge(self, now: float, finished_before: float | None = None, dead: bool = False) -> int:
         """Delete finished deliveries (and dead ones if asked), then orphaned events; returns how many."""
@@ -226,7 +234,8 @@ class RedisStore:
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
         """Every delivery of one event, in id order."""
         with self._calling():
-            ids = self.client.hget(self._key("e", self._event_member(source, event_id)), "deliveries")
+            ids = cast("str | None", self.client.hget(self._key("e", self._event_member(source, event_id)),
+                                                    "deliveries"))
         return [r for r, _ in self._pipeline_records([int(i) for i in (ids or "").split(",") if i])]
 
     def get_event(self, source: str, event_id: str) -> dict | None:
@@ -238,6 +247,7 @@ class RedisStore:
         return {"source": h["source"], "event_id": h["event_id"], "type": h.get("type"),
                 "occurred_at": h.get("occurred_at"), "outcome": h["outcome"], "reason": h.get("reason"),
                 "received_at": float(h["received_at"]), "conflicts": int(h["conflicts"]),
+                "duplicates": int(h.get("duplicates", 0)),
                 "data": json.loads(h["data"]) if "data" in h else None}
 
     def counts(self) -> dict[str, int]:
@@ -247,12 +257,12 @@ class RedisStore:
             for status in STATUSES:
                 pipe.zcard(self._key("status", status))
             sizes = pipe.execute()
-        return {status: size for status, size in zip(STATUSES, sizes) if size}
+        return {status: size for status, size in zip(STATUSES, sizes, strict=True) if size}
 
     def oldest_queued_at(self) -> float | None:
         """received_at of the oldest delivery still waiting or in flight (ids follow received order)."""
         with self._calling():
-            firsts = [self.client.zrange(self._key("status", s), 0, 0) for s in PENDING]
+            firsts = [cast("list[str]", self.client.zrange(self._key("status", s), 0, 0)) for s in PENDING]
         ids = [int(found[0]) for found in firsts if found]
         record = self.get_delivery(min(ids)) if ids else None
         return record.received_at if record else None
@@ -312,7 +322,7 @@ def _pairs(**fields) -> list[str]:
 
 
 def _as_dict(flat: list) -> dict:
-    return dict(zip(flat[::2], flat[1::2]))
+    return dict(zip(flat[::2], flat[1::2], strict=False))
 
 
 def _record(delivery_id, h: dict) -> DeliveryRecord:

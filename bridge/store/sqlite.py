@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
                           EventRecord, InvalidQuery, NewDelivery, target_key)
+from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_connection import SQLiteConnections
+from bridge.store.sqlite_console import SQLiteConsoleQueries
 
 _COLUMNS = ("id, source, event_id, route, target, attributes, status, attempts, next_attempt_at, "
             "received_at, occurred_at, lease_token, last_error, updated_at, history, opportunity_id")
-_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts", "data")
+_EVENT_COLUMNS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts",
+                  "duplicates", "data")
 # Due deliveries in (next_attempt_at, id) order, one page after a keyset position; the literal
 # statuses make the partial index deliveries_pending usable, walked in order instead of sorting.
 _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY deliveries_pending"
@@ -28,10 +32,14 @@ _DUE_PAGE = ("SELECT id, target_key, next_attempt_at FROM deliveries INDEXED BY 
 _INSERT_DELIVERY = ("INSERT INTO deliveries (source, event_id, route, target, target_key, attributes, status,"
                     " next_attempt_at, last_error, received_at, occurred_at, updated_at)"
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+# The attempt log: a JSON array of the newest ATTEMPT_LOG_SIZE attempts, one appended per finish.
+_ATTEMPT_APPEND = (f"attempt_log = json_insert(CASE WHEN json_array_length(COALESCE(attempt_log, '[]'))"
+                   f" >= {ATTEMPT_LOG_SIZE} THEN json_remove(attempt_log, '$[0]') ELSE COALESCE(attempt_log, '[]')"
+                   " END, '$[#]', json(?))")
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
-class SQLiteStore(SQLiteConnections):
+class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
     """Store on one SQLite file (or in memory, see MemoryStore)."""
 
     purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
@@ -49,6 +57,8 @@ class SQLiteStore(SQLiteConnections):
                              (event.source, event.event_id)).fetchone()
             if row:
                 if row[0] == event.body_hash:
+                    db.execute("UPDATE events SET duplicates = duplicates + 1 WHERE source=? AND event_id=?",
+                               (event.source, event.event_id))
                     return DUPLICATE
                 db.execute("UPDATE events SET conflicts = conflicts + 1 WHERE source=? AND event_id=?",
                            (event.source, event.event_id))
@@ -82,7 +92,8 @@ class SQLiteStore(SQLiteConnections):
         """The first due delivery of each opportunity that has none in flight, in due order, up to `limit`."""
         seen = {key for (key,) in db.execute(
             "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?", (DELIVERING, now))}
-        chosen, after, scanned = [], (float("-inf"), 0), 0
+        chosen: list[int] = []
+        after, scanned = (float("-inf"), 0), 0
         while len(chosen) < limit and scanned < max(_CLAIM_SCAN, limit):
             page = db.execute(_DUE_PAGE, (now, *after, 100)).fetchall()
             for delivery_id, key, _ in page:
@@ -101,9 +112,12 @@ class SQLiteStore(SQLiteConnections):
         return [self._record(r) for r in rows]
 
     def _finish(self, db, delivery_id: int, token: str, now: float, status: str, give_back: bool = False,
-                **changes) -> str:
+                attempt: dict | None = None, **changes) -> str:
         """'done', 'again' (the same finish repeated with its token) or 'lost' (the lease is gone)."""
-        sets = ", ".join([f"{k}=?" for k in changes] + (["attempts=attempts-1"] if give_back else []))
+        if attempt is not None:
+            changes["attempt_log"] = json.dumps(attempt)
+        sets = ", ".join([_ATTEMPT_APPEND if k == "attempt_log" else f"{k}=?" for k in changes]
+                         + (["attempts=attempts-1"] if give_back else []))
         cursor = db.execute(
             f"UPDATE deliveries SET status=?, {sets + ', ' if sets else ''}lease_token=NULL, finish_token=?,"
             " updated_at=? WHERE id=? AND lease_token=? AND status=?",
@@ -115,12 +129,12 @@ class SQLiteStore(SQLiteConnections):
         return "again" if repeated else "lost"
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
-                 applied: dict[str, str] | None = None) -> bool:
+                 applied: dict[str, str] | None = None, attempt: dict | None = None) -> bool:
         """Mark delivered and, in the same transaction, raise each applied field's occurred_at.
 
         False when the lease was lost (another worker has the delivery now).
         """
-        return self.complete_many([Completion(delivery_id, token, opportunity_id, applied)], now)[0]
+        return self.complete_many([Completion(delivery_id, token, opportunity_id, applied, attempt)], now)[0]
 
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, all in one transaction (one COMMIT and fsync for a batch of deliveries)."""
@@ -128,10 +142,10 @@ class SQLiteStore(SQLiteConnections):
             return [self._complete(db, c, now) for c in completions]
 
     def _complete(self, db, c: Completion, now: float) -> bool:
-        changes = {"last_error": None}
+        changes: dict[str, Any] = {"last_error": None}
         if c.opportunity_id:
             changes["opportunity_id"] = c.opportunity_id
-        result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, **changes)
+        result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, attempt=c.attempt, **changes)
         if result == "done" and c.opportunity_id and c.applied:
             db.executemany(
                 "INSERT INTO field_times (opportunity_id, field, occurred_at, recorded_at) VALUES (?,?,?,?)"
@@ -145,18 +159,18 @@ class SQLiteStore(SQLiteConnections):
             return self._finish(db, delivery_id, token, now, status, **changes) != "lost"
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
-        return self._finish_one(delivery_id, token, now, RETRYING, give_back=not count_attempt,
+        return self._finish_one(delivery_id, token, now, RETRYING, give_back=not count_attempt, attempt=attempt,
                                 next_attempt_at=when, last_error=_dumps(error))
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish_one(delivery_id, token, now, DEAD, last_error=_dumps(error))
+        return self._finish_one(delivery_id, token, now, DEAD, attempt=attempt, last_error=_dumps(error))
 
-    def supersede(self, delivery_id: int, token: str, now: float, reason: dict) -> bool:
+    def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
-        return self._finish_one(delivery_id, token, now, SUPERSEDED, last_error=_dumps(reason))
+        return self._finish_one(delivery_id, token, now, SUPERSEDED, attempt=attempt, last_error=_dumps(reason))
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """When the newest applied event that set each field occurred (fields never set are absent)."""
@@ -261,6 +275,13 @@ class SQLiteStore(SQLiteConnections):
             row = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return self._record(row) if row else None
 
+    def _records_where(self, where: str, params: tuple, limit: int) -> list[DeliveryRecord]:
+        """Deliveries matching an SQL condition, in id order, at most `limit`."""
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM deliveries WHERE {where} ORDER BY id LIMIT ?",
+                              (*params, limit)).fetchall()
+        return [self._record(r) for r in rows]
+
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
         """Every delivery of one event, in id order."""
         with self._reading() as db:
@@ -275,7 +296,7 @@ class SQLiteStore(SQLiteConnections):
                              (source, event_id)).fetchone()
         if row is None:
             return None
-        event = dict(zip(_EVENT_COLUMNS, row))
+        event = dict(zip(_EVENT_COLUMNS, row, strict=True))
         event["data"] = json.loads(event["data"]) if event["data"] is not None else None
         return event
 

@@ -52,6 +52,17 @@ MIGRATIONS = {
     5: """
     DROP INDEX IF EXISTS deliveries_target;
     """,
+    # The operator console (issue 16): duplicates counted per event, a bounded log of each
+    # delivery's attempts, and the indexes the event list and the opportunity history read:
+    # newest events of one source or one status, and every delivery of one opportunity.
+    6: """
+    ALTER TABLE events ADD COLUMN duplicates INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE deliveries ADD COLUMN attempt_log TEXT;
+    CREATE INDEX events_source_received ON events (source, received_at);
+    CREATE INDEX events_outcome_received ON events (outcome, received_at);
+    CREATE INDEX deliveries_target_key ON deliveries (target_key);
+    CREATE INDEX deliveries_opportunity ON deliveries (opportunity_id) WHERE opportunity_id IS NOT NULL;
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

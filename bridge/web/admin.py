@@ -6,13 +6,14 @@ needs `Authorization: Bearer <token>`, compared in constant time.
 from __future__ import annotations
 
 import hmac
-from dataclasses import asdict
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
-from bridge.ops import rebuild, replay
+from bridge.ops import rebuild
+from bridge.ops.event_detail import delivery_view, event_detail
+from bridge.ops.issues import replay_ids
 from bridge.web.openapi import MAX_IDS, OPENAPI
-from bridge.store import DeliveryRecord, InvalidQuery
+from bridge.store import InvalidQuery
 from bridge.store.query import MAX_ID, check_filter, is_delivery_id
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,13 +41,21 @@ def require_token():
     return None
 
 
-def delivery_json(record: DeliveryRecord) -> dict:
-    """A delivery as the admin API shows it (the lease token stays inside)."""
-    data = asdict(record)
-    data.pop("lease_token", None)
-    data.update(data.pop("extra", {}) or {})
-    data["patch"] = {"attributes": data.pop("attributes")}
-    return data
+delivery_json = delivery_view  # a delivery as the admin API shows it (the lease token stays inside)
+
+
+def dry_run_asked() -> bool:
+    """Whether the body asks for `{"dry_run": true}`; no body is a real run.
+
+    Any other body is refused (400) rather than guessed at: a dry run asked for in a form
+    this does not read must not run for real.
+    """
+    if not request.get_data():
+        return False
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or set(body) - {"dry_run"} or not isinstance(body.get("dry_run", False), bool):
+        abort(400, description='send no body, or {"dry_run": true|false}')
+    return body.get("dry_run", False)
 
 
 def _filter_from(args) -> dict:
@@ -79,20 +88,21 @@ def list_deliveries():
 
 @blueprint.get(f"/deliveries/<int(max={MAX_ID}):delivery_id>")
 def get_delivery(delivery_id: int):
-    record = _runtime().store.get_delivery(delivery_id)
+    """One delivery with its PATCH and its attempt log."""
+    store = _runtime().store
+    record = store.get_delivery(delivery_id)
     if record is None:
         return _error(404, "not_found", f"no delivery {delivery_id}")
-    return jsonify({"data": delivery_json(record)})
+    return jsonify({"data": delivery_view(record, store.attempt_log(delivery_id))})
 
 
 @blueprint.get("/events/<source>/<path:event_id>")
 def get_event(source: str, event_id: str):
-    """One event — its stored data (the sender's payload) included — with all its deliveries."""
-    store = _runtime().store
-    event = store.get_event(source, event_id)
+    """One event — its stored data, its routes (matched or not), its deliveries with their attempts."""
+    runtime = _runtime()
+    event = event_detail(runtime.store, runtime.pipeline.sources, source, event_id)
     if event is None:
         return _error(404, "not_found", f"no event {event_id} from {source}")
-    event["deliveries"] = [delivery_json(r) for r in store.deliveries_for_event(source, event_id)]
     return jsonify({"data": event})
 
 
@@ -100,11 +110,7 @@ def get_event(source: str, event_id: str):
 def rebuild_one_event(source: str, event_id: str):
     """Render a stored event again with the current mappings; `{"dry_run": true}` only shows what it would do."""
     runtime = _runtime()
-    body = request.get_json(silent=True) if request.get_data() else {}  # no body: rebuild for real
-    if not isinstance(body, dict) or set(body) - {"dry_run"} or not isinstance(body.get("dry_run", False), bool):
-        # Refuse rather than guess: a dry run sent as something else must not run for real.
-        return _error(400, "bad_request", 'send no body, or {"dry_run": true|false}')
-    dry_run = body.get("dry_run", False)
+    dry_run = dry_run_asked()
     try:
         item = rebuild.prepare(runtime.pipeline.sources, runtime.store, source, event_id)
     except rebuild.RebuildError as exc:
@@ -125,11 +131,14 @@ def _rebuild_json(item: rebuild.Rebuild, dry_run: bool) -> dict:
 
 @blueprint.post(f"/deliveries/<int(max={MAX_ID}):delivery_id>/replay")
 def replay_one(delivery_id: int):
-    """Queue one delivery again; one the mapping could not build is rebuilt from its event instead."""
+    """Queue one delivery again; one the mapping could not build is rebuilt from its event instead.
+
+    `{"dry_run": true}` only counts what it would do.
+    """
     runtime = _runtime()
     if runtime.store.get_delivery(delivery_id) is None:
         return _error(404, "not_found", f"no delivery {delivery_id}")
-    return _replay(runtime, [delivery_id], None, dry_run=False)
+    return replay_response(runtime, [delivery_id], None, dry_run=dry_run_asked())
 
 
 @blueprint.post("/replay")
@@ -149,26 +158,18 @@ def replay_many():
         check_filter(filter_)
     except InvalidQuery as exc:
         return _error(400, "bad_query", str(exc))
-    return _replay(_runtime(), ids, filter_, dry_run=body.get("dry_run", False))
+    return replay_response(_runtime(), ids, filter_, dry_run=body.get("dry_run", False))
 
 
-def _replay(runtime, ids, filter_, dry_run: bool):
-    """Replay what had a target, rebuild what the mapping could not build; the counts of both."""
-    sources = runtime.pipeline.sources
+def replay_response(runtime, ids, filter_, dry_run: bool, extra: dict | None = None):
+    """Replay what had a target, rebuild what the mapping could not build (or count both); the JSON answer."""
     try:
-        chosen = replay.plan(runtime.store, ids, filter_)
-        if dry_run:
-            counts = replay.counts(chosen, replay.preview(chosen, sources, runtime.store), len(chosen.replay),
-                                   applied=False)
-            return jsonify({"status": "dry_run", "would_replay": counts["replayed"],
-                            "would_rebuild": counts["rebuilt"], "still_dead": counts["still_dead"],
-                            "not_rebuilt": counts["not_rebuilt"]})
-        counts = replay.run(chosen, sources, runtime.store, filter_, runtime.clock())
+        result = replay_ids(runtime.store, runtime.pipeline.sources, ids, filter_, runtime.clock(), dry_run)
     except InvalidQuery as exc:
         return _error(400, "bad_query", str(exc))
     except rebuild.RebuildError as exc:
         return _error(409, exc.reason, exc.detail)
-    return jsonify({"status": "replayed", **counts})
+    return jsonify({**result, **(extra or {})})
 
 
 @blueprint.get("/mappings")

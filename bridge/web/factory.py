@@ -6,13 +6,14 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.web import admin, webhooks
+from bridge.web import admin, admin_events, console, webhooks
 from bridge.web.json_provider import BoundedJSONProvider
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
@@ -38,7 +39,7 @@ class Runtime:
     store: object
     worker: DeliveryWorker
     pool: WorkerPool | None
-    clock: object = time.time
+    clock: Callable[[], float] = time.time
     reload_status: dict = field(default_factory=lambda: {"status": "loaded"})
 
     def reload(self) -> dict:
@@ -124,8 +125,8 @@ def startup_sources(settings: Settings) -> tuple[dict, dict]:
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
-    """Every configured secret value, for the scrubber: webhook secrets, API key, admin token, DSN."""
-    values = [settings.reevo_api_key, settings.admin_token, settings.sentry_dsn]
+    """Every configured secret value, for the scrubber: webhook secrets, API key, admin and viewer tokens, DSN."""
+    values = [settings.reevo_api_key, settings.admin_token, settings.viewer_token, settings.sentry_dsn]
     values += [secret for source in sources.values() for secret in source.secrets]
     return [v for v in values if v and v != SANDBOX_API_KEY]
 
@@ -152,10 +153,12 @@ def build_app(config=None, clock=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
         # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
-    app.json.sort_keys = False
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's documented switch
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(admin_events.blueprint)
+    console.install(app, settings, clock)
     app.register_error_handler(HTTPException, webhooks.http_error)
     app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker, pool, clock,
                                        load_status)

@@ -6,6 +6,7 @@ tester finds no value the document allows and the API refuses.
 from bridge import __version__
 from bridge.store import STATUSES
 from bridge.store.query import MAX_ID
+from bridge.web.openapi_events import merge_into
 
 MAX_IDS = 10_000  # ids in one replay request (bridge.web.admin checks it)
 _STATUS = {"enum": list(STATUSES)}
@@ -155,3 +156,5 @@ OPENAPI = {
         },
     },
 }
+
+merge_into(OPENAPI)

@@ -9,7 +9,7 @@ import pytest
 from bridge.store import ACCEPTED, DUPLICATE, QUEUED, StoreConfigError, StoreUnavailable, open_store, redact
 from bridge.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from helpers import free_port
-from store_samples import T0, delivery, event
+from store_samples import OPP_A, T0, delivery, event
 
 
 # ---- SQLite --------------------------------------------------------------------------------
@@ -48,7 +48,10 @@ def test_sqlite_schema_is_migrated_by_the_bridge(tmp_path):
             range(1, SCHEMA_VERSION + 1))
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "deliveries_pending" in indexes and "deliveries_target" not in indexes  # v4 added, v5 dropped
+        assert {"events_source_received", "deliveries_target_key", "deliveries_opportunity"} <= indexes  # v6
     assert store.accept(event(), [delivery()], T0) == DUPLICATE
+    (row,) = store.list_events({"opportunity": "o", "source": "stripe"}, 10)[0]
+    assert (row["event_id"], row["duplicates"], row["deliveries"]["queued"]) == ("evt_1", 1, 1)
     (record,) = store.claim(1, 30, T0)
     assert store.complete(record.id, record.lease_token, T0, opportunity_id="o", applied={"stage": "x"})
     assert store.field_times("o", ["stage"]) == {"stage": "x"}
@@ -234,3 +237,21 @@ def test_bad_store_url_is_a_clear_error_without_password(url):
         open_store(url)
     assert "BRIDGE_STORE_URL" in str(error.value)
     assert "hunter2" not in str(error.value)
+
+
+def test_redis_events_stored_before_the_console_indexes_are_indexed_on_open(redis_server):
+    store = open_store(redis_server.url, redis_prefix="preindex:")
+    for n in range(3):
+        store.accept(event(f"evt_{n}", body_hash=f"h{n}"), [delivery()], T0 + n)
+    client = redis_server.client()
+    for key in client.keys("preindex:ev:*") + client.keys("preindex:dopp:*") + ["preindex:console-indexed"]:
+        client.delete(key)
+    for key in client.keys("preindex:e:*"):
+        client.hdel(key, "imember", "seq")
+    assert store.list_events({}, 10) == ([], None), "what an upgraded store would show without its indexes"
+    store.close()
+    store = open_store(redis_server.url, redis_prefix="preindex:")
+    assert [r["event_id"] for r in store.list_events({}, 10)[0]] == ["evt_2", "evt_1", "evt_0"]
+    assert [r["event_id"] for r in store.list_events({"opportunity": OPP_A}, 10)[0]] == ["evt_2", "evt_1", "evt_0"]
+    assert store.index_old_events() == 0, "indexed once"
+    store.close()

@@ -38,7 +38,7 @@ def test_accept_keeps_the_event_and_each_delivery(store):
     stored = store.get_event("stripe", "evt_1")
     assert stored == {"source": "stripe", "event_id": "evt_1", "type": "t",
                       "occurred_at": "2024-01-01T00:00:00.000000Z", "outcome": ACCEPTED, "reason": None,
-                      "received_at": T0, "conflicts": 0, "data": {"id": "evt_1"}}
+                      "received_at": T0, "conflicts": 0, "duplicates": 0, "data": {"id": "evt_1"}}
     assert store.get_event("stripe", "evt_2")["outcome"] == "ignored"
     assert store.get_event("stripe", "nope") is None
     first, second = store.deliveries_for_event("stripe", "evt_1")

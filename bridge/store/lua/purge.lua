@@ -8,8 +8,10 @@ local function drop(set)
   local members = redis.call('ZRANGEBYSCORE', P .. set, '-inf', cutoff, 'LIMIT', 0, batch)
   for _, m in ipairs(members) do
     local id = sid(m)
-    local cur = redis.call('HMGET', dkey(id), 'status', 'target_key')
-    redis.call('DEL', dkey(id))
+    local cur = redis.call('HMGET', dkey(id), 'status', 'target_key', 'opportunity_id')
+    redis.call('DEL', dkey(id), P .. 'att:' .. id)
+    if cur[2] then redis.call('ZREM', P .. 'dopp:' .. cur[2], m) end
+    if cur[3] then redis.call('ZREM', P .. 'dopp:id:' .. cur[3], m) end
     redis.call('ZREM', P .. set, m)
     redis.call('ZREM', P .. 'all', m)
     redis.call('ZREM', P .. 'due', m)
@@ -36,6 +38,12 @@ if phase == 'events' then
     if live then
       kept = kept + 1
     else
+      local ev = redis.call('HMGET', ekey, 'imember', 'source', 'outcome')
+      if ev[1] then
+        redis.call('ZREM', P .. 'ev:all', ev[1])
+        redis.call('ZREM', P .. 'ev:src:' .. ev[2], ev[1])
+        redis.call('ZREM', P .. 'ev:out:' .. ev[3], ev[1])
+      end
       redis.call('DEL', ekey)
       redis.call('ZREM', P .. 'events', name)
       removed = removed + 1

@@ -7,7 +7,8 @@
 --   route, status, target, target_key, attributes, last_error ('' = none).
 -- Returns how many deliveries were inserted or replaced (0 when the event is not stored).
 local ekey, now = KEYS[1], ARGV[2]
-local ev = redis.call('HMGET', ekey, 'source', 'event_id', 'occurred_at', 'received_at', 'outcome', 'deliveries')
+local ev = redis.call('HMGET', ekey, 'source', 'event_id', 'occurred_at', 'received_at', 'outcome', 'deliveries',
+                     'imember')
 if not ev[1] then return 0 end
 local ids, by_route, live = {}, {}, 0
 for id in string.gmatch(ev[6] or '', '[^,]+') do
@@ -37,6 +38,7 @@ local function insert(route, status, target, tkey, attributes, err)
   if ev[3] then fields[#fields + 1] = 'occurred_at'; fields[#fields + 1] = ev[3] end
   if err ~= '' then fields[#fields + 1] = 'last_error'; fields[#fields + 1] = err end
   redis.call('HSET', dkey(id), unpack(fields))
+  index_target(id, tkey)
   redis.call('ZADD', P .. 'all', tonumber(id), member(id))
   move_status(id, nil, status)
   queue(id, status)
@@ -56,6 +58,7 @@ local function replace(id, cur, status, target, tkey, attributes, err)
   redis.call('HDEL', d, 'lease_token', 'finish_token')
   if err ~= '' then redis.call('HSET', d, 'last_error', err) else redis.call('HDEL', d, 'last_error') end
   move_status(id, cur[1], status)
+  index_target(id, tkey)
   queue(id, status)
 end
 
@@ -82,5 +85,9 @@ redis.call('HSET', ekey, 'deliveries', table.concat(ids, ','))
 if ev[5] == 'ignored' and live > 0 then
   redis.call('HSET', ekey, 'outcome', 'accepted')
   redis.call('HDEL', ekey, 'reason')
+  if ev[7] then
+    redis.call('ZREM', P .. 'ev:out:ignored', ev[7])
+    redis.call('ZADD', P .. 'ev:out:accepted', ev[4], ev[7])
+  end
 end
 return changed

@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from test_admin import AUTH, EVENT_ID, SUBSCRIPTION, TOKEN, admin, get, post  # noqa: F401 (fixture)
+import test_admin
+from test_admin import AUTH, EVENT_ID, SUBSCRIPTION, TOKEN, get, post
+
+
+@pytest.fixture
+def admin(make_bridge, tmp_path):
+    return test_admin.admin.__wrapped__(make_bridge, tmp_path)
 
 HUGE = 10 ** 30
 

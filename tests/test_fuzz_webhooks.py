@@ -215,8 +215,9 @@ ROUTES = ["/webhooks/{}", "/webhooks/{}/extra", "/healthz", "/readyz", "/readyz?
           "/admin/issues?retrying_for={}", "/admin/issues/replay", "/admin/opportunities/{}/history",
           "/console/", "/console/{}", "/{}"]
 SEGMENT = st.one_of(st.sampled_from(SOURCES + ["9" * 30, "-1", "0", "%ED%A0%80", "%FF", "..", "a%2Fb",
-                                               "status=nan", "cursor=zz", "limit=1e999", "received_from=inf", "nan", "inf",
-                                               "received_to=nan", "ZDE6MWUzMDA6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ"]),
+                                               "status=nan", "cursor=zz", "limit=1e999", "received_from=inf",
+                                               "nan", "inf", "received_to=nan",
+                                               "ZDE6MWUzMDA6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ"]),
                     st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="/?#%"),
                             max_size=12))
 

@@ -6,7 +6,7 @@ UTF-8, times outside datetime's range, and futures the stale guard must not beli
 """
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -174,7 +174,7 @@ def test_a_webhook_with_an_unreadable_occurred_at_is_stored(bridge, no_traceback
 
 
 def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def test_a_time_after_the_receive_time_is_not_believed():

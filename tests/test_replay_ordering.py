@@ -6,7 +6,7 @@ counts from signed data, or capped at the moment the bridge received the event.
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from bridge.mapping.loader import load_mapping, trust_warnings
 from helpers import FIXTURES, ROOT
@@ -24,7 +24,7 @@ HEADER_MAPPING = (ROOT / "mappings/shopify.yaml").read_text().replace(
 
 
 def iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def guard_times(bridge) -> dict:

@@ -50,7 +50,8 @@ OPENAPI = {
     "paths": {
         "/admin/deliveries": {"get": {
             "summary": "List deliveries, oldest first, with filters and cursor pagination",
-            "parameters": _FILTER_PARAMS + [_query("limit", "page size, default 50; values outside 1–500 are clamped to it", {"type": "integer"}),
+            "parameters": _FILTER_PARAMS + [_query("limit", "page size, default 50; outside 1–500 clamped to it",
+                                                   {"type": "integer"}),
                                             _query("cursor", "next_cursor of the previous page")],
             "responses": {"200": _ok("DeliveryPage"), "400": _ERROR, **_AUTH}}},
         "/admin/deliveries/{delivery_id}": {"get": {

@@ -69,3 +69,14 @@ def test_a_cheap_expression_is_unchanged_by_the_budget():
 def test_an_expression_that_overflows_fails_instead_of_raising():
     with pytest.raises(jmespath.exceptions.JMESPathError, match="cannot be evaluated"):
         compile_expression("ceil(sum(@))").search([1e308, 1e308])
+
+
+def test_an_events_split_over_budget_is_refused_with_its_reason(make_bridge, tmp_path):
+    folder = tmp_path / "mappings"
+    folder.mkdir()
+    (folder / "split.yaml").write_text(MAPPING.replace("routes:", f'events: "{FAN_OUT}"\nroutes:', 1))
+    bridge = make_bridge(BRIDGE_MAPPINGS_DIR=folder)
+    answer = bridge.post("split", json.dumps({"items": list(range(200))}).encode())
+    assert (answer.status_code, answer.json["reason"]) == (422, "expression_too_costly")
+    small = bridge.post("split", json.dumps({"items": [], "id": "evt_small"}).encode())
+    assert small.status_code == 202, small.json

@@ -40,6 +40,11 @@ def test_a_key_means_the_real_api():
     ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "nan"}, "BRIDGE_LEASE_SECONDS='nan' is not a finite number"),
     ({"REEVO_API_KEY": "k", "BRIDGE_POLL_INTERVAL": "nan"}, "BRIDGE_POLL_INTERVAL='nan' is not a finite number"),
     ({"REEVO_API_KEY": "k", "BRIDGE_READ_TIMEOUT": "inf"}, "BRIDGE_READ_TIMEOUT='inf' is not a finite number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_AMBIGUOUS_HOLD_SECONDS": "5", "BRIDGE_READ_TIMEOUT": "10"},
+     "BRIDGE_AMBIGUOUS_HOLD_SECONDS=5 must be at least BRIDGE_READ_TIMEOUT (10)"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_REEVO_CONCURRENCY": "-1"}, "BRIDGE_REEVO_CONCURRENCY='-1' must be at least 0"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_BREAKER_PROBE_SECONDS": "0"},
+     "BRIDGE_BREAKER_PROBE_SECONDS='0' must be at least 0.01"),
 ])
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as error:

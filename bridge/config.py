@@ -5,6 +5,7 @@ prints it and stops instead of failing later on a live webhook.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,8 @@ def _number(env: dict, name: str, default, kind=float, minimum=0):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a {'whole number' if kind is int else 'number'}") from None
+    if not math.isfinite(value):  # nan passes every comparison below: a lease of nan never expires
+        raise ConfigError(f"{name}={raw!r} is not a finite number")
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     return value
@@ -177,9 +180,10 @@ def load_settings(env: dict | None = None) -> Settings:
         reevo_api_key=api_key,
         **vars(load_store_settings(env)),
         mappings_dir=_text(env, "BRIDGE_MAPPINGS_DIR", Settings.mappings_dir),
-        admin_token=read_secret(env, "BRIDGE_ADMIN_TOKEN") or Settings.admin_token,
-        metrics_token=read_secret(env, "BRIDGE_METRICS_TOKEN") or Settings.metrics_token,
-        viewer_token=read_secret(env, "BRIDGE_VIEWER_TOKEN") or Settings.viewer_token,
+        # Stripped: a token pasted with a newline or spaces could never match.
+        admin_token=(read_secret(env, "BRIDGE_ADMIN_TOKEN") or Settings.admin_token).strip(),
+        metrics_token=(read_secret(env, "BRIDGE_METRICS_TOKEN") or Settings.metrics_token).strip(),
+        viewer_token=(read_secret(env, "BRIDGE_VIEWER_TOKEN") or Settings.viewer_token).strip(),
         console_session_hours=_number(env, "BRIDGE_CONSOLE_SESSION_HOURS", Settings.console_session_hours, float,
                                       0.01),
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),

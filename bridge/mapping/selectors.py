@@ -13,7 +13,7 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
-from bridge.mapping.expressions import truthy
+from bridge.mapping.expressions import failure_reason, truthy
 
 CONTENT_HASH_PREFIX = "sha256:"  # an event id made from the content (bridge.store.id_source reads it back)
 DEFAULT_JOIN_SEPARATOR = ":"
@@ -99,9 +99,9 @@ class Condition:
 class ConditionError(Exception):
     """An expression of a route's condition failed on this event; `where` names which."""
 
-    def __init__(self, where: str, cause: Exception):
+    def __init__(self, where: str, cause: JMESPathError):
         super().__init__(str(cause).strip().splitlines()[0])
-        self.where = where
+        self.where, self.reason = where, failure_reason(cause)
 
 
 def same_value(value, literal) -> bool:

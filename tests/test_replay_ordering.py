@@ -19,7 +19,7 @@ REPLAY = {**HEADERS, "X-Shopify-Webhook-Id": "ffffffff-0000-4000-8000-0000000000
           "X-Shopify-Triggered-At": "2099-01-01T00:00:00Z"}
 # The mapping as shipped before issue 12: id and time from headers Shopify does not sign.
 HEADER_MAPPING = (ROOT / "mappings/shopify.yaml").read_text().replace(
-    """  id: "join('@', [to_string(id), updated_at])"\n""", "  id: {header: X-Shopify-Webhook-Id}\n").replace(
+    """  id: {join: [id, updated_at], separator: "@"}\n""", "  id: {header: X-Shopify-Webhook-Id}\n").replace(
     "  occurred_at: updated_at\n", "  occurred_at: {header: X-Shopify-Triggered-At}\n")
 
 

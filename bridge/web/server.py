@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from bridge.config import Settings  # light: nothing here may import prometheus_client before the folder is set
 
-WORKER_CLASS = "gthread"
+WORKER_CLASS = "bridge.web.edge_worker.EdgeWorker"  # gthread that reads requests whole first
 WORKER_TIMEOUT = 30  # seconds of silence before the master replaces a stuck worker
 
 

@@ -102,9 +102,12 @@ def gunicorn_settings() -> dict:
     }
 
 
-def last_good_mappings() -> str | None:
-    """The master's copy of the last mapping files that passed its check (None outside gunicorn)."""
-    return _master.snapshot if _master is not None else None
+def app_options() -> dict:
+    """What a worker's create_app needs from its master: the last good mapping files (a reload
+    with bad files falls back to them) and that the store is already migrated. Nothing outside gunicorn."""
+    if _master is None:
+        return {}
+    return {"mappings_fallback": _master.snapshot, "migrate_store": False}
 
 
 # ---- master hooks ---------------------------------------------------------------------
@@ -130,7 +133,11 @@ def on_starting(server) -> None:
 
 
 def _check_store(settings) -> None:
-    """The store must answer before any worker starts: a bad URL or a Redis that is down stops here."""
+    """Open the store once before any worker starts, running its migrations (SQLite) here only.
+
+    A bad URL, a Redis that is down at start or a migration that fails stops the start with
+    one line; once running, a store outage never stops the master (workers boot without it).
+    """
     from bridge.store import StoreConfigError, StoreUnavailable, open_store
     try:
         open_store(settings.store_url, redis_prefix=settings.redis_prefix).close()

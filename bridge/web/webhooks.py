@@ -73,7 +73,8 @@ def readyz():
         checks["delivery"] = ("paused: Reevo refused the API key (401/403); probing"
                               if bridge.worker.paused else "ok")
     ready = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+    retry = {} if checks["store"] == "ok" else {"Retry-After": "5"}  # a store outage is expected to pass
+    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503, retry
 
 
 _REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",

@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 
+from bridge.config import Settings
 from bridge.delivery.worker import RetryPolicy
 from sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED
@@ -139,7 +140,8 @@ def test_a_redirect_from_reevo_is_not_followed(reevo):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    client = ReevoClient(f"http://127.0.0.1:{server.server_address[1]}", SANDBOX_KEY)
+    client = ReevoClient(f"http://127.0.0.1:{server.server_address[1]}", SANDBOX_KEY, Settings.connect_timeout,
+                         Settings.read_timeout)
     try:
         outcome = client.patch_opportunity(OPP, {"amount": 1}, "key-1", 0)
     finally:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,7 +22,17 @@ from requests.structures import CaseInsensitiveDict
 from bridge import __version__
 from bridge.telemetry import metrics
 
-DELIVERED, RETRY, DEAD, PAUSED = "delivered", "retry", "dead", "paused"
+
+class OutcomeKind(StrEnum):
+    """What a Reevo answer means for the delivery: done, try again later, give up, or stop all (credentials)."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    DEAD = "dead"
+    PAUSED = "paused"
+
+
+DELIVERED, RETRY, DEAD, PAUSED = OutcomeKind.DELIVERED, OutcomeKind.RETRY, OutcomeKind.DEAD, OutcomeKind.PAUSED
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 PAUSE_STATUSES = frozenset({401, 403})
 
@@ -34,7 +45,7 @@ class ReevoError(Exception):
 class Outcome:
     """What happened to one request, and what to do next."""
 
-    kind: str  # delivered | retry | dead | paused
+    kind: OutcomeKind
     status: int | None = None
     code: str | None = None
     message: str | None = None
@@ -49,8 +60,8 @@ class Outcome:
 class ReevoClient:
     """Talks to one Reevo workspace with one API key."""
 
-    def __init__(self, base_url: str, api_key: str, connect_timeout: float = 3.05,
-                 read_timeout: float = 10.0, pool_size: int = 10):
+    def __init__(self, base_url: str, api_key: str, connect_timeout: float, read_timeout: float,
+                 pool_size: int = 10):
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
@@ -197,5 +208,5 @@ def _text(value) -> str | None:
     return None if value is None else str(value)[:500]
 
 
-__all__ = ["ReevoClient", "Outcome", "classify", "classify_error", "parse_retry_after",
+__all__ = ["ReevoClient", "Outcome", "OutcomeKind", "classify", "classify_error", "parse_retry_after",
            "DELIVERED", "RETRY", "DEAD", "PAUSED"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bridge.store import Completion, DeliveryRecord, EventRecord, NewDelivery
+from bridge.store import AcceptResult, Completion, DeliveryRecord, EventRecord, NewDelivery
 
 # Keys a list/replay filter may hold (see `list_deliveries`).
 FILTER_KEYS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -31,7 +31,7 @@ class Store(Protocol):
     """What the accept pipeline, the delivery workers, the admin API and the CLI use."""
 
     # ---- accept ----------------------------------------------------------------------
-    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically: "accepted", "duplicate" or "conflict".
 
         Deduplicates on (source, event id). The same id with another body hash is a

@@ -23,8 +23,8 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-from bridge.store import (PENDING, REPLAYABLE, STATUSES, Completion, DeliveryRecord, EventRecord, InvalidQuery,
-                          NewDelivery, StoreConfigError, StoreUnavailable, target_key)
+from bridge.store import (PENDING, REPLAYABLE, STATUSES, AcceptResult, Completion, DeliveryRecord, DeliveryStatus,
+                          EventRecord, InvalidQuery, NewDelivery, StoreConfigError, StoreUnavailable, target_key)
 from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, matches
 from bridge.store.redis_console import RedisConsoleQueries
@@ -41,7 +41,7 @@ _BATCH = 500  # ids per replay script call
 class RedisStore(RedisConsoleQueries):
     """Store on a Redis server (redis://, rediss://; password in the URL)."""
 
-    def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
+    def __init__(self, url: str, prefix: str, shown: str | None = None):
         self.prefix = prefix
         self.shown = shown or url
         self.purge_batch = 500  # records removed per purge script call, so Redis is never blocked for long
@@ -81,7 +81,7 @@ class RedisStore(RedisConsoleQueries):
         return json.dumps([source, event_id], separators=(",", ":"))
 
     # ---- accept ---------------------------------------------------------------------
-    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
         member = self._event_member(event.source, event.event_id)
         fields = _pairs(source=event.source, event_id=event.event_id, type=event.type,
@@ -93,7 +93,7 @@ class RedisStore(RedisConsoleQueries):
                            target_key=target_key(d.target), attributes=json.dumps(d.attributes),
                            occurred_at=event.occurred_at, last_error=_dumps(d.error))
             args += [len(pairs), d.status, *pairs]
-        return self._run("accept", args, keys=[self._key("e", member)])
+        return AcceptResult(self._run("accept", args, keys=[self._key("e", member)]))
 
     # ---- the queue --------------------------------------------------------------------
     def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None) -> list[DeliveryRecord]:
@@ -330,7 +330,7 @@ def _record(delivery_id, h: dict) -> DeliveryRecord:
     if h.get("opportunity_id"):
         extra["opportunity_id"] = h["opportunity_id"]
     return DeliveryRecord(int(delivery_id), h["source"], h["event_id"], h["route"], json.loads(h["target"]),
-                          json.loads(h["attributes"]), h["status"], int(h["attempts"]),
+                          json.loads(h["attributes"]), DeliveryStatus(h["status"]), int(h["attempts"]),
                           float(h["next_attempt_at"]), float(h["received_at"]), h.get("occurred_at"),
                           h.get("lease_token"), json.loads(h["last_error"]) if h.get("last_error") else None, extra)
 

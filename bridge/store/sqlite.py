@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
-                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
-                          EventRecord, InvalidQuery, NewDelivery, target_key)
+                          QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, AcceptResult, Completion,
+                          DeliveryRecord, DeliveryStatus, EventRecord, InvalidQuery, NewDelivery, target_key)
 from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, opportunity_keys
 from bridge.store.sqlite_connection import SQLiteConnections
@@ -45,7 +45,7 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
     purge_batch = 1000  # rows deleted per transaction, so writers never wait long on a purge
 
     # ---- accept ---------------------------------------------------------------------
-    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
         # Serialised before the transaction: the write lock is held for SQL only.
         event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
@@ -319,7 +319,7 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
         if opportunity_id:
             extra["opportunity_id"] = opportunity_id
         return DeliveryRecord(id_, source, event_id, route, json.loads(target), json.loads(attributes),
-                              status, attempts, next_at, received_at, occurred_at, token,
+                              DeliveryStatus(status), attempts, next_at, received_at, occurred_at, token,
                               json.loads(error) if error else None, extra)
 
 def _where(filter: dict) -> tuple[list[str], list]:

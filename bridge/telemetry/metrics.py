@@ -15,6 +15,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry,
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bridge.store.interface import Store
 from bridge.store import StoreUnavailable
 
 WEBHOOKS = Counter("bridge_webhooks_received_total", "Webhook requests received", ["source"])
@@ -36,7 +37,7 @@ PAUSED = Gauge("bridge_deliveries_paused", "1 while Reevo refuses the API key (4
 class QueueCollector:
     """Queue depth by status and the oldest waiting delivery's age, read from the store at scrape time."""
 
-    def __init__(self, store, clock=time.time):
+    def __init__(self, store: Store, clock=time.time):
         self.store = store
         self.clock = clock
 
@@ -55,7 +56,7 @@ class QueueCollector:
         yield oldest
 
 
-def render(store) -> tuple[bytes, str]:
+def render(store: Store) -> tuple[bytes, str]:
     """The `/metrics` body and content type."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counters = CollectorRegistry()

@@ -12,6 +12,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bridge.store.interface import Store
 from bridge.web import admin, admin_events, console, webhooks
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
@@ -40,7 +41,7 @@ class Runtime:
 
     settings: Settings
     pipeline: AcceptPipeline
-    store: object
+    store: Store
     worker: DeliveryWorker
     pool: WorkerPool | None = None
     clock: Callable[[], float] = time.time
@@ -104,7 +105,7 @@ def sandbox_banner(settings: Settings) -> str:
             "not to a real Reevo workspace. Set REEVO_API_KEY (and unset BRIDGE_SANDBOX) to go live.")
 
 
-def build_worker(settings: Settings, store, clock) -> DeliveryWorker:
+def build_worker(settings: Settings, store: Store, clock) -> DeliveryWorker:
     """A delivery worker configured from settings (shared by the web app and `bridge worker`)."""
     client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key,
                          settings.connect_timeout, settings.read_timeout)

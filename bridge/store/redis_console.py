@@ -16,13 +16,14 @@ from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_ev
 from bridge.store.query import opportunity_keys
 
 _PAGE = 200  # index entries (and event hashes) read per round trip
+_CANDIDATE_PAGE = 2000  # deliveries read per round trip to find their events
 _EVENT_FIELDS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts",
                  "duplicates", "deliveries", "id_source")
 _DELIVERY_FIELDS = ("status", "target_key", "opportunity_id")
 # Above this many deliveries in the asked statuses, their events are found by walking the events instead.
 _SPARSE_LIMIT = 20_000
 _INDEX_BATCH = 500
-_INDEXED_MARK = "console-indexed"
+_INDEXED_MARK = "console-indexed:2"  # :2 added ev:type and the deliveries' imember
 
 
 class RedisConsoleQueries:
@@ -51,13 +52,14 @@ class RedisConsoleQueries:
         checked, limit = check_event_filter(filter), check_event_limit(limit)
         after = decode_event_cursor(cursor)
         candidates = self._candidates(checked, after)
-        index = self._index_for(checked)
+        index, served = self._index_for(checked)
         stream = iter(candidates) if candidates is not None else self._walk(index, checked, after)
-        by_status = index.startswith(self._key("ev", "out", ""))
-        budget = self.scan_budget if _budgeted(checked, by_status, candidates is not None) else float("inf")
+        budgeted = _budgeted(checked, served, candidates is not None)
+        budget = self.scan_budget if budgeted else float("inf")
         page, examined, last = [], 0, None
         while examined < budget:
-            batch = _take(stream, int(min(_PAGE, budget - examined)))
+            size = _PAGE if budgeted or examined else limit + 1  # unfiltered: the first read is the page
+            batch = _take(stream, int(min(size, budget - examined)))
             if not batch:
                 return page, None
             for (score, seq, _), found in zip(batch, self._rows([m for _, _, m in batch], "q" in checked)):
@@ -68,12 +70,15 @@ class RedisConsoleQueries:
                 examined, last = examined + 1, (score, seq)
         return page, encode_event_cursor(*last)
 
-    def _index_for(self, filter: dict) -> str:
+    def _index_for(self, filter: dict) -> tuple[str, str | None]:
+        """The index to walk and the filter key it serves (type, then source, then one status)."""
+        if "type" in filter:
+            return self._key("ev", "type", filter["type"]), "type"
         if "source" in filter:
-            return self._key("ev", "src", filter["source"])
+            return self._key("ev", "src", filter["source"]), "source"
         if len(filter.get("status", ())) == 1:
-            return self._key("ev", "out", filter["status"][0])
-        return self._key("ev", "all")
+            return self._key("ev", "out", filter["status"][0]), "status"
+        return self._key("ev", "all"), None
 
     def _walk(self, index: str, filter: dict, after: tuple[float, int] | None):
         """(received_at, seq, member) of the index's events newest first, within the time range, after the cursor."""
@@ -108,29 +113,18 @@ class RedisConsoleQueries:
                 ids = {int(m) for key in keys for m in self.client.zrange(key, 0, -1)}
         else:
             return None
-        found = []
-        for members in _chunks(sorted(self._event_members_of(ids)), _PAGE):
-            with self._calling():
-                pipe = self.client.pipeline(transaction=False)
-                for member in members:
-                    pipe.hmget(self._key("e", member), "imember", "received_at")
-                for imember, received in pipe.execute():
-                    if imember is not None:
-                        found.append((float(received), int(imember[:16]), imember))
-        low, high = filter.get("received_from", float("-inf")), filter.get("received_to", float("inf"))
-        return sorted((c for c in found if low <= c[0] < high and (after is None or c[:2] < after)), reverse=True)
-
-    def _event_members_of(self, ids: set[int]) -> set[str]:
-        members = set()
-        for chunk in _chunks(sorted(ids), _PAGE):
+        found = {}
+        for chunk in _chunks(sorted(ids), _CANDIDATE_PAGE):
             with self._calling():
                 pipe = self.client.pipeline(transaction=False)
                 for delivery_id in chunk:
-                    pipe.hmget(self._key("d", str(delivery_id)), "source", "event_id")
-                for source, event_id in pipe.execute():
-                    if source is not None:
-                        members.add(self._event_member(source, event_id))
-        return members
+                    pipe.hmget(self._key("d", str(delivery_id)), "imember", "received_at")
+                for imember, received in pipe.execute():
+                    if imember is not None:
+                        found[imember] = (float(received), int(imember[:16]), imember)
+        found = found.values()
+        low, high = filter.get("received_from", float("-inf")), filter.get("received_to", float("inf"))
+        return sorted((c for c in found if low <= c[0] < high and (after is None or c[:2] < after)), reverse=True)
 
     def _rows(self, imembers: list[str], with_data: bool) -> list:
         """(row, data text) per index member (None for an event purged meanwhile); two round trips."""
@@ -176,7 +170,7 @@ class RedisConsoleQueries:
         with self._calling():
             ids = sorted({int(m) for s in (DEAD, RETRYING) for m in self.client.zrange(self._key("status", s), 0, -1)})
         rows = []
-        for chunk in _chunks(ids, _PAGE):
+        for chunk in _chunks(ids, _CANDIDATE_PAGE):
             with self._calling():
                 pipe = self.client.pipeline(transaction=False)
                 for delivery_id in chunk:
@@ -192,15 +186,13 @@ class RedisConsoleQueries:
         return rows
 
 
-def _budgeted(filter: dict, by_status: bool, by_candidates: bool) -> bool:
-    """Whether some filter is checked event by event (so the scan budget applies)."""
-    if "type" in filter or "q" in filter:
-        return True
-    if "delivery_status" in filter and not by_candidates:
+def _budgeted(filter: dict, served: str | None, by_candidates: bool) -> bool:
+    """Whether some filter is checked event by event on what the index gives (so the scan budget applies)."""
+    if "q" in filter or ("delivery_status" in filter and not by_candidates):
         return True
     if by_candidates:
-        return False  # the candidates are few; source, status and time are checked on them
-    return "status" in filter and not by_status
+        return False  # the candidates are few; the other filters are checked on them
+    return any(key in filter and key != served for key in ("source", "type", "status"))
 
 
 def _matches(found: tuple, filter: dict) -> bool:

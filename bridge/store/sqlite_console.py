@@ -42,7 +42,8 @@ class SQLiteConsoleQueries:
             rows = db.execute(f"SELECT {', '.join(_EVENT_FIELDS)} FROM events WHERE {' AND '.join(where + residual)}"
                               f" {_NEWEST} LIMIT ?", (*params, *more, limit + 1)).fetchall()
             events = [dict(zip(_EVENT_FIELDS, row)) for row in rows[:limit]]
-            page = [event_row(e, _deliveries_of(db, e["source"], e["event_id"])) for e in events]
+            found = _deliveries_of(db, events)
+            page = [event_row(e, found.get((e["source"], e["event_id"]), [])) for e in events]
         if len(rows) > limit:
             return page, encode_event_cursor(events[-1]["received_at"], events[-1]["rowid"])
         return page, encode_event_cursor(*boundary) if boundary is not None else None
@@ -73,13 +74,13 @@ class SQLiteConsoleQueries:
 
 
 def _indexed(filter: dict, after: tuple[float, int] | None) -> tuple[list[str], list]:
-    """Conditions an index serves: time, source, status, the cursor, and the events of an opportunity or status."""
+    """Conditions an index serves: time, source, type, status, the cursor, the events of an opportunity or status."""
     where, params = ["1"], []
     if after is not None:
         where.append("(received_at, rowid) < (?, ?)")
         params.extend(after)
     for key, condition in (("received_from", "received_at >= ?"), ("received_to", "received_at < ?"),
-                           ("source", "source = ?")):
+                           ("source", "source = ?"), ("type", "type = ?")):
         if key in filter:
             where.append(condition)
             params.append(filter[key])
@@ -97,15 +98,13 @@ def _indexed(filter: dict, after: tuple[float, int] | None) -> tuple[list[str], 
 
 
 def _residual(filter: dict) -> tuple[list[str], list]:
-    """Conditions checked event by event (within the scan budget): type, a dense delivery status, text."""
+    """Conditions checked event by event (within the scan budget): a dense delivery status, text."""
     where, params = [], []
-    if "type" in filter:
-        where.append("type = ?")
-        params.append(filter["type"])
     if "delivery_status" in filter and not sparse_statuses(filter):
         statuses = filter["delivery_status"]
+        # `+d.status`: look the event's deliveries up by (source, event_id), never walk the status index
         where.append("EXISTS (SELECT 1 FROM deliveries d WHERE d.source = events.source AND d.event_id ="
-                     f" events.event_id AND d.status IN ({','.join('?' * len(statuses))}))")
+                     f" events.event_id AND +d.status IN ({','.join('?' * len(statuses))}))")
         params.extend(statuses)
     if "q" in filter:
         where.append("(event_id LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')")
@@ -113,6 +112,16 @@ def _residual(filter: dict) -> tuple[list[str], list]:
     return where, params
 
 
-def _deliveries_of(db, source: str, event_id: str) -> list[tuple]:
-    return db.execute("SELECT status, target_key, opportunity_id FROM deliveries WHERE source=? AND event_id=?"
-                      " ORDER BY id", (source, event_id)).fetchall()
+def _deliveries_of(db, events: list[dict]) -> dict[tuple, list[tuple]]:
+    """(source, event id) → [(status, target_key, opportunity_id)] for a page of events, in one query."""
+    if not events:
+        return {}
+    keys = [value for e in events for value in (e["source"], e["event_id"])]
+    # A join with the keys as a VALUES table: each is looked up by the (source, event_id, route) index.
+    rows = db.execute("SELECT d.source, d.event_id, d.status, d.target_key, d.opportunity_id"
+                      f" FROM (VALUES {','.join(['(?, ?)'] * len(events))}) AS k JOIN deliveries d"
+                      " ON d.source = k.column1 AND d.event_id = k.column2 ORDER BY d.id", keys).fetchall()
+    found: dict[tuple, list[tuple]] = {}
+    for source, event_id, *delivery in rows:
+        found.setdefault((source, event_id), []).append(tuple(delivery))
+    return found

@@ -119,3 +119,28 @@ def test_every_command_and_option_is_in_the_command_table():
             missing.append(command)
         missing += [f"{command} {option}" for option in options if not any(option in row for row in rows)]
     assert not missing, f"add to the command table of docs/operating.md: {missing}"
+
+
+def test_every_admin_endpoint_is_in_the_admin_table():
+    """Each operation of the admin API's OpenAPI document has a row in docs/operating.md#admin-api."""
+    from bridge.web.openapi import OPENAPI
+    text = (DOCS / "operating.md").read_text()
+    table = text.split("\n## Admin API\n", 1)[1].split("\n## ", 1)[0]
+    documented = {re.sub(r"\{[^}]*\}", "{}", row.split("`")[1].split("?")[0])
+                  for row in table.splitlines() if row.startswith("| `")}
+    missing = [f"{method.upper()} {path}" for path, operations in OPENAPI["paths"].items() for method in operations
+               if f"{method.upper()} {re.sub(r'{[^}]*}', '{}', path)}" not in documented
+               and path != "/admin/openapi.json"]
+    assert not missing, f"add to the admin table of docs/operating.md: {missing}"
+
+
+def test_every_metric_is_in_the_metrics_table():
+    """Each `bridge_…` metric the code defines has a row in docs/operating.md#metrics."""
+    defined = {name for path in (ROOT / "bridge").rglob("*.py")
+               for name in re.findall(r"(?:Counter|Gauge|Histogram|Summary|MetricFamily)\(\s*\"(bridge_\w+)\"",
+                                      path.read_text())}
+    text = (DOCS / "operating.md").read_text()
+    table = text.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    documented = {row.split("`")[1] for row in table.splitlines() if row.startswith("| `")}
+    assert len(defined) >= 10, defined  # the pattern still finds the definitions
+    assert defined <= documented, f"add to the metrics table of docs/operating.md: {sorted(defined - documented)}"

@@ -2,7 +2,7 @@
 import json
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -115,7 +115,7 @@ def test_filters_and_pages(console):
     assert ids("?delivery_status=delivered&source=stripe") == ["evt_a"]
     assert ids("?delivery_status=dead,retrying") == []
     assert ids(f"?received_from={middle}&received_to={middle + 1}") == ["evt_1NCustomerCreated000001"]
-    iso = datetime.fromtimestamp(middle - 5, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    iso = datetime.fromtimestamp(middle - 5, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ids(f"?received_to={iso}") == ["evt_a"]
     first = events(console, "?limit=2")
     second = events(console, f"?limit=2&cursor={first['next_cursor']}")

@@ -10,7 +10,7 @@ import argparse
 import json
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from bridge.cli.store_commands import load_store_sources, parse_time
 from bridge.config import ConfigError, load_store_settings
@@ -95,7 +95,7 @@ def delivery_summary(counts: dict) -> str:
 def table(rows: list[tuple]) -> list[str]:
     """Rows as left-aligned columns two spaces apart."""
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
 def show_command(args, out, store=None) -> int:
@@ -152,9 +152,9 @@ def _route_state(route: dict) -> str:
 def delivery_lines(delivery: dict) -> list[str]:
     """One delivery: status, target, the PATCH, the attempt timeline, next attempt, replay history."""
     request = delivery["request"]
+    path = request["path"] or f"(the opportunity found by {json.dumps(request['target'])})"
     lines = [f"  #{delivery['id']} {delivery['route']}  {delivery['status']}  attempts {delivery['attempts']}",
-             f"    {request['method']} {request['path'] or '(opportunity found by ' + json.dumps(request['target']) + ')'}"
-             f"  Idempotency-Key: {request['headers']['Idempotency-Key']}",
+             f"    {request['method']} {path}  Idempotency-Key: {request['headers']['Idempotency-Key']}",
              f"    {json.dumps(request['body'], ensure_ascii=False)}"]
     if delivery.get("last_error"):
         lines.append(f"    last error: {json.dumps(delivery['last_error'], ensure_ascii=False)}")
@@ -187,7 +187,7 @@ def attempt_line(attempt: dict) -> str:
 
 
 def utc(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @contextmanager

@@ -117,7 +117,8 @@ class DeliveryWorker:
         now = self.clock()
         started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
         opportunity_id, outcome = self.resolver.resolve(record, now)
-        sent, newer = {}, {}
+        sent: dict = {}
+        newer: dict = {}
         if opportunity_id is not None:
             sent, newer = self._fresh_fields(record, opportunity_id)
             if not sent:
@@ -125,6 +126,7 @@ class DeliveryWorker:
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
             if outcome.kind == reevo_client.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
+        assert outcome is not None, "resolve() gives an opportunity id or an outcome"
         attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
         self._settle(record, outcome, opportunity_id, sent, accepted, attempt)
 

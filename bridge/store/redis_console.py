@@ -9,8 +9,10 @@ opens (lua/index.lua, in batches). Paging and the scan budget: `bridge.store.eve
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
-from bridge.store import DEAD, RETRYING
+from bridge.store import DEAD, RETRYING, DeliveryRecord
 from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_event_limit, decode_event_cursor,
                                        encode_event_cursor, event_row, opportunity_of, sparse_statuses, text_matches)
 from bridge.store.query import opportunity_keys
@@ -30,6 +32,15 @@ class RedisConsoleQueries:
     """list_events, deliveries_for_opportunity, attempt_log and problem_deliveries for RedisStore."""
 
     scan_budget = SCAN_BUDGET  # events one list_events call examines at most (see events_query)
+
+    if TYPE_CHECKING:  # what the mixin uses of RedisStore
+        client: Any  # redis.Redis decoding replies to str, which redis-py's types cannot express
+
+        def _calling(self) -> AbstractContextManager[Any]: ...
+        def _key(self, *parts: str) -> str: ...
+        def _run(self, name: str, args: list, keys: list | None = None) -> Any: ...
+        def _event_member(self, source: str, event_id: str) -> str: ...
+        def _pipeline_records(self, ids: list[int]) -> list[tuple[DeliveryRecord, str]]: ...
 
     def index_old_events(self) -> int:
         """Index events stored before the console's indexes (once per store; harmless when repeated)."""
@@ -56,19 +67,21 @@ class RedisConsoleQueries:
         stream = iter(candidates) if candidates is not None else self._walk(index, checked, after)
         budgeted = _budgeted(checked, served, candidates is not None)
         budget = self.scan_budget if budgeted else float("inf")
-        page, examined, last = [], 0, None
+        page: list[dict] = []
+        examined, last = 0, None
         while examined < budget:
             size = _PAGE if budgeted or examined else limit + 1  # unfiltered: the first read is the page
             batch = _take(stream, int(min(size, budget - examined)))
             if not batch:
                 return page, None
-            for (score, seq, _), found in zip(batch, self._rows([m for _, _, m in batch], "q" in checked)):
+            for (score, seq, _), found in zip(batch, self._rows([m for _, _, m in batch], "q" in checked),
+                                              strict=True):
                 if found is not None and _matches(found, checked):
                     if len(page) == limit:  # one more than the page holds: there is a next page
-                        return page, encode_event_cursor(*last)
+                        return page, _cursor_after(last)
                     page.append(found[0])
                 examined, last = examined + 1, (score, seq)
-        return page, encode_event_cursor(*last)
+        return page, _cursor_after(last)
 
     def _index_for(self, filter: dict) -> tuple[str, str | None]:
         """The index to walk and the filter key it serves (type, then source, then one status)."""
@@ -105,15 +118,15 @@ class RedisConsoleQueries:
             keys = [self._key("dopp", k) for k in opportunity_keys(filter["opportunity"])]
             with self._calling():
                 ids = {int(m) for key in keys for m in self.client.zrange(key, 0, -1)}
-        elif sparse_statuses(filter):
-            keys = [self._key("status", s) for s in sparse_statuses(filter)]
+        elif statuses := sparse_statuses(filter):
+            keys = [self._key("status", s) for s in statuses]
             with self._calling():
                 if sum(self.client.zcard(k) for k in keys) > _SPARSE_LIMIT:
                     return None
                 ids = {int(m) for key in keys for m in self.client.zrange(key, 0, -1)}
         else:
             return None
-        found = {}
+        found: dict[str, tuple[float, int, str]] = {}
         for chunk in _chunks(sorted(ids), _CANDIDATE_PAGE):
             with self._calling():
                 pipe = self.client.pipeline(transaction=False)
@@ -122,9 +135,8 @@ class RedisConsoleQueries:
                 for imember, received in pipe.execute():
                     if imember is not None:
                         found[imember] = (float(received), int(imember[:16]), imember)
-        found = found.values()
         low, high = filter.get("received_from", float("-inf")), filter.get("received_to", float("inf"))
-        return sorted((c for c in found if low <= c[0] < high and (after is None or c[:2] < after)), reverse=True)
+        return sorted((c for c in found.values() if low <= c[0] < high and (after is None or c[:2] < after)), reverse=True)
 
     def _rows(self, imembers: list[str], with_data: bool) -> list:
         """(row, data text) per index member (None for an event purged meanwhile); two round trips."""
@@ -133,15 +145,15 @@ class RedisConsoleQueries:
             pipe = self.client.pipeline(transaction=False)
             for imember in imembers:
                 pipe.hmget(self._key("e", imember[16:]), *fields)
-            events = [dict(zip(fields, values)) for values in pipe.execute()]
+            events = [dict(zip(fields, values, strict=True)) for values in pipe.execute()]
             pipe = self.client.pipeline(transaction=False)
             for event in events:
                 for delivery_id in (event["deliveries"] or "").split(","):
                     if delivery_id:
                         pipe.hmget(self._key("d", delivery_id), *_DELIVERY_FIELDS)
             deliveries = iter(pipe.execute())
-        rows = []
-        for imember, event in zip(imembers, events):
+        rows: list[tuple | None] = []
+        for event in events:
             mine = [next(deliveries) for i in (event["deliveries"] or "").split(",") if i]
             if event["source"] is None:
                 rows.append(None)
@@ -153,7 +165,10 @@ class RedisConsoleQueries:
 
     # ---- one opportunity, one delivery, the problems ------------------------------------
     def deliveries_for_opportunity(self, opportunity: str, limit: int = 10_000) -> list:
-        """Every delivery that targeted one opportunity (by its id, its target key, or the id it resolved to), oldest first."""
+        """Every delivery that targeted one opportunity, oldest first.
+
+        By the opportunity's id, its target key, or the id a match resolved to.
+        """
         with self._calling():
             ids = sorted({int(m) for k in opportunity_keys(opportunity)
                           for m in self.client.zrange(self._key("dopp", k), 0, -1)})
@@ -177,7 +192,7 @@ class RedisConsoleQueries:
                     pipe.hmget(self._key("d", str(delivery_id)), "source", "route", "status", "last_error",
                                "updated_at", "event_id", "received_at")
                 found = pipe.execute()
-            for delivery_id, (s, r, status, error, updated, event_id, received) in zip(chunk, found):
+            for delivery_id, (s, r, status, error, updated, event_id, received) in zip(chunk, found, strict=True):
                 if s is None or (source is not None and s != source) or (route is not None and r != route):
                     continue
                 if status == DEAD or (status == RETRYING and float(received) < retrying_before):
@@ -228,3 +243,8 @@ def _take(stream, count: int) -> list:
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _cursor_after(last: tuple[float, int] | None) -> str | None:
+    """The cursor of the page after the event at `last` (None when no event was examined)."""
+    return encode_event_cursor(*last) if last is not None else None

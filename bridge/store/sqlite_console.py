@@ -8,8 +8,11 @@ events of one opportunity or of a sparse delivery status before the events are r
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
-from bridge.store import DEAD, RETRYING
+from bridge.store import DEAD, RETRYING, DeliveryRecord
 from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_event_limit, decode_event_cursor,
                                        encode_event_cursor, event_row, like_pattern, sparse_statuses)
 from bridge.store.query import opportunity_keys
@@ -26,6 +29,10 @@ class SQLiteConsoleQueries:
 
     scan_budget = SCAN_BUDGET  # events one list_events call examines at most (see events_query)
 
+    if TYPE_CHECKING:  # what the mixin uses of SQLiteStore
+        def _reading(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _records_where(self, where: str, params: tuple, limit: int) -> list[DeliveryRecord]: ...
+
     def list_events(self, filter: dict, limit: int, cursor: str | None = None) -> tuple[list[dict], str | None]:
         """One page of events, newest first, and the next page's cursor (None on the last page)."""
         checked, limit = check_event_filter(filter), check_event_limit(limit)
@@ -41,7 +48,7 @@ class SQLiteConsoleQueries:
                     params.extend(boundary)
             rows = db.execute(f"SELECT {', '.join(_EVENT_FIELDS)} FROM events WHERE {' AND '.join(where + residual)}"
                               f" {_NEWEST} LIMIT ?", (*params, *more, limit + 1)).fetchall()
-            events = [dict(zip(_EVENT_FIELDS, row)) for row in rows[:limit]]
+            events = [dict(zip(_EVENT_FIELDS, row, strict=True)) for row in rows[:limit]]
             found = _deliveries_of(db, events)
             page = [event_row(e, found.get((e["source"], e["event_id"]), [])) for e in events]
         if len(rows) > limit:
@@ -49,7 +56,10 @@ class SQLiteConsoleQueries:
         return page, encode_event_cursor(*boundary) if boundary is not None else None
 
     def deliveries_for_opportunity(self, opportunity: str, limit: int = _MAX_OPPORTUNITY_DELIVERIES) -> list:
-        """Every delivery that targeted one opportunity (by its id, its target key, or the id it resolved to), oldest first."""
+        """Every delivery that targeted one opportunity, oldest first.
+
+        By the opportunity's id, its target key, or the id a match resolved to.
+        """
         return self._records_where("target_key IN (?, ?) OR opportunity_id = ?",
                                    (*opportunity_keys(opportunity), opportunity), limit)
 
@@ -75,7 +85,8 @@ class SQLiteConsoleQueries:
 
 def _indexed(filter: dict, after: tuple[float, int] | None) -> tuple[list[str], list]:
     """Conditions an index serves: time, source, type, status, the cursor, the events of an opportunity or status."""
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list = []
     if after is not None:
         where.append("(received_at, rowid) < (?, ?)")
         params.extend(after)

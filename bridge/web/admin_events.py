@@ -6,7 +6,7 @@ console pages show the same through their own routes.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from flask import Blueprint, jsonify, request
 
@@ -34,7 +34,7 @@ def parse_time(text: str) -> float:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidQuery(f"{text!r} is not a time: use epoch seconds or ISO 8601 (2024-05-01T10:00:00Z)") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def event_filter(args) -> dict:
@@ -111,7 +111,8 @@ def replay_issue_group():
     runtime = _runtime()
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("source", "route", "reason")):
-        return _error(400, "bad_request", 'send {"source": …, "route": …, "reason": …} (one group of GET /admin/issues)')
+        return _error(400, "bad_request",
+                      'send {"source": …, "route": …, "reason": …} (one group of GET /admin/issues)')
     try:
         retrying_for = _retrying_for(body)
         result = replay_group(runtime.store, runtime.pipeline.sources, runtime.clock(), body, bool(body.get("dry_run")),

@@ -1,4 +1,4 @@
-"""The console's store queries, run unchanged against every backend: the event list, attempts, opportunities, problems."""
+"""The console's store queries, run unchanged on every backend: the event list, attempts, opportunities, problems."""
 import pytest
 
 from bridge.store import DEAD, IGNORED, Completion, EventRecord, InvalidQuery, NewDelivery

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test check bench bench-events clean
+.PHONY: run test lint check bench bench-events clean
 
 $(PY):
 	@scripts/ensure-packages venv=python3-venv
@@ -13,7 +13,7 @@ $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -24,8 +24,13 @@ run: $(VENV)/.runtime
 	@if [ -z "$$REEVO_API_KEY" ]; then export BRIDGE_SANDBOX=1; fi; \
 	  exec $(VENV)/bin/gunicorn -c gunicorn.conf.py app:app
 
-## test: the whole suite, with every service it needs started by the tests themselves.
-test: $(VENV)/.dev
+## lint: ruff (style and likely bugs) and mypy (types), as pyproject.toml configures them.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
+
+## test: lint, then the whole suite, with every service it needs started by the tests themselves.
+test: lint
 	@scripts/ensure-packages redis-server=redis-server openssl=openssl
 	$(PY) -m pytest -q
 
@@ -34,7 +39,7 @@ check: $(VENV)/.runtime
 	$(PY) -m bridge check
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
 
 ## bench: benchmarks, each reported as a ratio to a baseline run in the same process.
 bench: $(VENV)/.dev

@@ -78,7 +78,7 @@ class Server:
     def __init__(self, name: str, cmd: list[str], env: dict, folder: Path, port: int | None = None):
         self.name, self.port = name, port
         self.log_path = folder / f"{name}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from bridge import signatures
 from bridge.telemetry import alerts, metrics
@@ -111,7 +112,7 @@ class AcceptPipeline:
         if status == ACCEPTED:
             _report_dead(mapping.source, event.id, deliveries)
         dead = sum(1 for d in deliveries if d.status == DEAD)
-        counts = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
+        counts: dict[str, Any] = dict(deliveries=len(deliveries), dead=dead or None) if status == ACCEPTED else {}
         log_state(log, status, source=mapping.source, event_id=event.id, type=event.type, status=status,
                   reason=record.reason if status == IGNORED else None, **counts)
         result = {"id": event.id, "type": event.type, "status": status}
@@ -126,11 +127,12 @@ def _report_dead(source: str, event_id: str, deliveries: list[NewDelivery]) -> N
     """A route that could not make a valid PATCH is dead from the start: count and alert it."""
     for delivery in deliveries:
         if delivery.status == DEAD:
+            error = delivery.error or {}
             metrics.DELIVERIES.labels(source, delivery.route, "dead").inc()
             log_state(log, "dead", logging.ERROR, source=source, event_id=event_id, route=delivery.route,
-                      status="dead", reason=delivery.error["code"], field=delivery.error["field"])
+                      status="dead", reason=error.get("code"), field=error.get("field"))
             alerts.report("delivery dead", source=source, route=delivery.route, event_id=event_id,
-                          reason=delivery.error["code"])
+                          reason=error.get("code"))
 
 
 def new_delivery(rendered: Delivery | Failure) -> NewDelivery:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
@@ -37,7 +37,7 @@ def create_app(seed_path: str | Path | None = None, api_keys=("sandbox-key",),
                          auth=auth, codec=CursorCodec(secrets.token_bytes(32)),
                          clock=clock or utc_now, sleep=sleep or time.sleep)
     app = Flask("sandbox")
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's documented switch
     app.extensions[EXTENSION_KEY] = state
     app.before_request(before_api_request)
     app.after_request(after_api_request)
@@ -59,7 +59,7 @@ def _api_error(exc: ApiError):
 
 
 def _http_error(exc: HTTPException):
-    code = _HTTP_CODES.get(exc.code, "http_error")
+    code = _HTTP_CODES.get(exc.code or 500, "http_error")
     g.error_code = code
     return jsonify(error_body(code, exc.description or exc.name)), exc.code
 

@@ -66,6 +66,8 @@ class CursorCodec:
         return keys
 
     def _verified_keys(self, token: object, qhash: str) -> list | None:
+        if not isinstance(token, str):
+            return None
         try:
             body, signature = token.split(".")
             payload = _unb64(body)

@@ -6,7 +6,7 @@ or a group ``{"and": [...]}``, ``{"or": [...]}``, ``{"not": {...} | [...]}``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .catalog import Catalog, normalize_uuid
 from .errors import ApiError, invalid

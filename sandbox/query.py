@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cmp_to_key
+from functools import cmp_to_key, partial
 
 from .catalog import Catalog
 from .cursor import CursorCodec, query_hash
@@ -26,7 +26,7 @@ def run_query(body: object, records: list[dict], table: dict[str, Field], catalo
     spec = parse_sort(body.get("sort"), table)
     limit = parse_limit(body.get("limit", QUERY_DEFAULT_LIMIT))
     qhash = query_hash(body.get("filters"), spec)
-    ordered = sorted((r for r in records if predicate(r)), key=cmp_to_key(lambda a, b: compare(a, b, spec)))
+    ordered = sorted((r for r in records if predicate(r)), key=cmp_to_key(partial(compare, spec=spec)))
     if body.get("cursor") is not None:
         after = codec.decode(body["cursor"], qhash, len(spec))
         ordered = [r for r in ordered if compare_keys(sort_key(r, spec), after, spec) > 0]
@@ -79,7 +79,7 @@ def compare(a: dict, b: dict, spec: list[tuple[str, str]]) -> int:
 
 def compare_keys(left: list, right: list, spec: list[tuple[str, str]]) -> int:
     """Three-way comparison of sort keys; nulls sort last in either direction."""
-    for x, y, (_, direction) in zip(left, right, spec):
+    for x, y, (_, direction) in zip(left, right, spec, strict=False):  # a cursor's key may be short
         if x == y:
             continue
         if x is None or y is None:

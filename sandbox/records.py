@@ -19,7 +19,7 @@ _CENT = Decimal("0.01")
 
 def blank_record(table: dict[str, Field], record_id: str, organization_id: str) -> dict:
     """A record with every attribute empty ([] for arrays)."""
-    record = {name: ([] if fld.is_array else None) for name, fld in table.items()}
+    record: dict = {name: ([] if fld.is_array else None) for name, fld in table.items()}
     record.update(id=record_id, organization_id=organization_id)
     return record
 
@@ -30,7 +30,7 @@ def seed_record(record_id: str, values: dict, table: dict[str, Field], catalog: 
     record.update(values)
     record["updated_at"] = record["updated_at"] or record["created_at"]
     record["created_source"] = record["created_source"] or "manual"
-    outcome = catalog.stage(record["stage"]).get("outcome")
+    outcome = _stage(catalog, record["stage"]).get("outcome")
     record["outcome"] = outcome
     record["status"] = "closed" if outcome else "open"
     if outcome and not record["closed_at"]:
@@ -61,7 +61,7 @@ def apply_changes(record: dict, changes: dict, catalog: Catalog, now: str, actor
 
 def _shift_stage(record: dict, catalog: Catalog, now: str, actor: str) -> None:
     record["stage_last_shifted_at"] = now
-    outcome = catalog.stage(record["stage"]).get("outcome")
+    outcome = _stage(catalog, record["stage"]).get("outcome")
     if not outcome:
         record.update(status="open", outcome=None, closed_at=None, closed_by_user_id=None)
     elif record.get("outcome") != outcome:
@@ -73,7 +73,7 @@ def forecast(record: dict, catalog: Catalog) -> Decimal | None:
     amount = record.get("amount")
     if amount is None or not record.get("stage"):
         return None
-    probability = Decimal(catalog.stage(record["stage"])["closing_probability"])
+    probability = Decimal(_stage(catalog, record["stage"])["closing_probability"])
     return (amount * probability).quantize(_CENT)
 
 
@@ -97,3 +97,11 @@ def check_unique(records: list[dict], table: dict[str, Field], record_id: str | 
         clash = next((r for r in records if r["id"] != record_id and is_live(r) and r.get(name) == value), None)
         if clash is not None:
             raise invalid(name, f"{name} must be unique: {value!r} is already used by opportunity {clash['id']}")
+
+
+def _stage(catalog: Catalog, stage_id: str) -> dict:
+    """A stage the record's (validated) stage id names; KeyError if the catalog has none."""
+    stage = catalog.stage(stage_id)
+    if stage is None:
+        raise KeyError(stage_id)
+    return stage

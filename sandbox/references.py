@@ -38,7 +38,7 @@ def _by_id(fld: Field, value: object, catalog: Catalog) -> str:
     record_id = normalize_uuid(value)
     if record_id is None:
         raise invalid(fld.api_name, f"{fld.api_name}: {value!r} is not a UUID")
-    if not catalog.related_exists(fld.target, record_id):
+    if not catalog.related_exists(_target(fld), record_id):
         raise ApiError("target_record_not_found", f"{fld.api_name}: no {fld.target} with id {record_id}", fld.api_name)
     return record_id
 
@@ -47,14 +47,14 @@ def _by_match(fld: Field, match: object, catalog: Catalog) -> str:
     if not isinstance(match, dict) or len(match) != 1:
         raise invalid(fld.api_name, f"{fld.api_name}: related_record_match must be an object with exactly one key")
     (key, value), = match.items()
-    unique = catalog.unique_fields(fld.target)
+    unique = catalog.unique_fields(_target(fld))
     if key not in unique:
         raise ApiError("invalid_matching_field",
                        f"{fld.api_name}: {key!r} is not a unique field of {fld.target} (use one of {unique})",
                        fld.api_name)
     if not isinstance(value, str) or not value.strip():
         raise invalid(fld.api_name, f"{fld.api_name}: match value for {key!r} must be a non-empty string")
-    hits = catalog.match_related(fld.target, key, value)
+    hits = catalog.match_related(_target(fld), key, value)
     if not hits:
         raise ApiError("target_record_not_found", f"{fld.api_name}: no {fld.target} with {key} = {value!r}",
                        fld.api_name)
@@ -62,3 +62,10 @@ def _by_match(fld: Field, match: object, catalog: Catalog) -> str:
         raise ApiError("ambiguous_match", f"{fld.api_name}: {len(hits)} {fld.target} records have {key} = {value!r}",
                        fld.api_name)
     return hits[0]["id"]
+
+
+def _target(fld: Field) -> str:
+    """The record type a reference field points at (every record_reference field has one)."""
+    if fld.target is None:
+        raise TypeError(f"{fld.api_name} is not a record reference")
+    return fld.target

@@ -72,7 +72,7 @@ class SandboxServer:
         """The sandbox state (store, faults, log) for in-process inspection."""
         return self.app.extensions["reevo_sandbox"]
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         """Start serving in a daemon thread; return self."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -92,7 +92,7 @@ class SandboxServer:
         """Reload the seed and clear faults and the request log (same as POST /_sandbox/reset)."""
         self.state.reset()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

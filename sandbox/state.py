@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import datetime, UTC
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -28,14 +28,14 @@ class SandboxState:
     log: RequestLog
     auth: Authenticator
     codec: CursorCodec
-    clock: Callable[[], object] = utc_now
+    clock: Callable[[], datetime | float] = utc_now
     sleep: Callable[[float], None] = time.sleep
 
     def now(self) -> str:
         """The clock's current time as ``YYYY-MM-DDTHH:MM:SSZ``."""
         moment = self.clock()
         if isinstance(moment, (int, float)):
-            moment = datetime.fromtimestamp(moment, timezone.utc)
+            moment = datetime.fromtimestamp(moment, UTC)
         return format_timestamp(moment)
 
     def reset(self) -> None:

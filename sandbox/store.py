@@ -33,7 +33,7 @@ class Store:
         self.lock = threading.RLock()
         self.seed_path = seed_path
         self.table: dict[str, Field] = {}
-        self.catalog: Catalog | None = None
+        self.catalog: Catalog  # set by reset()
         self.records: dict[str, dict] = {}
         self.reset()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?"
@@ -22,10 +22,10 @@ def parse_timestamp(text: object) -> datetime | None:
     if not match:
         return None
     try:
-        parts = [int(match.group(i)) for i in range(1, 7)]
-        naive = datetime(*parts)
+        year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+        naive = datetime(year, month, day, hour, minute, second)
         offset = _offset(match)
-        return (naive - offset).replace(tzinfo=timezone.utc)
+        return (naive - offset).replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         return None
 
@@ -43,7 +43,7 @@ def _offset(match: re.Match) -> timedelta:
 def format_timestamp(moment: datetime) -> str:
     """Render an aware (or UTC-naive) datetime as ``YYYY-MM-DDTHH:MM:SSZ``."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
             f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z")
 
@@ -56,4 +56,4 @@ def normalize_timestamp(text: object) -> str | None:
 
 def utc_now() -> datetime:
     """The real current time, aware UTC (the default clock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

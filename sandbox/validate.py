@@ -28,7 +28,7 @@ _MAX_MAGNITUDE = Decimal("1e15")
 
 def validate_patch(attributes: object, table: dict[str, Field], catalog: Catalog) -> dict:
     """Validate a PATCH ``attributes`` object; return {api_name: internal value}."""
-    _require_object(attributes)
+    attributes = _require_object(attributes)
     if not attributes:
         raise ApiError("field_value_invalid", "attributes must name at least one field", None)
     changes = {}
@@ -42,7 +42,7 @@ def validate_patch(attributes: object, table: dict[str, Field], catalog: Catalog
 
 def validate_create(attributes: object, table: dict[str, Field], catalog: Catalog) -> dict:
     """Validate a create ``attributes`` object; return {api_name: internal value}."""
-    _require_object(attributes)
+    attributes = _require_object(attributes)
     changes = {}
     for name, raw in attributes.items():
         fld = _known(table, name)
@@ -60,9 +60,10 @@ def validate_seed(attributes: dict, table: dict[str, Field], catalog: Catalog) -
     return {name: coerce(_known(table, name), raw, catalog) for name, raw in attributes.items()}
 
 
-def _require_object(attributes: object) -> None:
+def _require_object(attributes: object) -> dict:
     if not isinstance(attributes, dict):
         raise ApiError("invalid_request", "'attributes' must be a JSON object", None)
+    return attributes
 
 
 def _known(table: dict[str, Field], name: str) -> Field:
@@ -206,7 +207,7 @@ def _choice_key(fld: Field, value: object) -> str:
 
 
 def _enum(fld: Field, value: object, _catalog: Catalog) -> str:
-    if value not in fld.choices:
+    if not isinstance(value, str) or value not in fld.choices:
         raise invalid(fld.api_name, f"{fld.api_name} must be one of {list(fld.choices)}")
     return value
 

@@ -18,7 +18,8 @@ from helpers import free_port, wait_for
 
 def redis_server_binary() -> str:
     """The redis-server executable, or a test failure saying how to install it."""
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    packaged = Path("/usr/bin/redis-server")
+    found = shutil.which("redis-server") or (str(packaged) if packaged.exists() else None)
     if not found:
         pytest.fail("redis-server is not installed: run `make test` (it installs it) "
                     "or scripts/ensure-packages redis-server=redis-server")
@@ -44,7 +45,7 @@ class RedisServer:
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, decode_responses=True, socket_timeout=2)
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         command = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                    "--appendonly", "yes", "--dir", str(self.folder), "--logfile", "redis.log", *self.options]
         if self.password:

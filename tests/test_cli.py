@@ -61,7 +61,8 @@ def test_check_live_passes_against_the_sandbox_schema(tmp_path, reevo):
 
 @pytest.mark.parametrize("fields,match_field,expected", [
     ("{not_there: n}", "stripe_customer_id", "field 'not_there': does not exist on this workspace"),
-    ("{seats: n}", "stripe_customer_id", "field 'seats': has value type number here, but the mapping treats it as string"),
+    ("{seats: n}", "stripe_customer_id",
+     "field 'seats': has value type number here, but the mapping treats it as string"),
     ("{stage: s}", "no_such_field", "opportunity: match field 'no_such_field' does not exist"),
 ])
 def test_check_live_reports_mismatches(tmp_path, reevo, fields, match_field, expected):

@@ -114,7 +114,8 @@ def test_every_command_and_option_is_in_the_command_table():
     missing = []
     for command, parser in subparsers.choices.items():
         rows = [row for row in table.splitlines() if row.startswith(f"| `python -m bridge {command}")]
-        options = [o for action in parser._actions for o in action.option_strings if o.startswith("--") and o != "--help"]
+        options = [o for action in parser._actions for o in action.option_strings
+                   if o.startswith("--") and o != "--help"]
         if not rows:
             missing.append(command)
         missing += [f"{command} {option}" for option in options if not any(option in row for row in rows)]
@@ -144,3 +145,27 @@ def test_every_metric_is_in_the_metrics_table():
     documented = {row.split("`")[1] for row in table.splitlines() if row.startswith("| `")}
     assert len(defined) >= 10, defined  # the pattern still finds the definitions
     assert defined <= documented, f"add to the metrics table of docs/operating.md: {sorted(defined - documented)}"
+
+
+def test_the_mapping_reference_names_every_field_and_value_type():
+    """docs/mapping.md lists each standard PATCH field and each custom field value type the loader accepts."""
+    from bridge.mapping.reevo_fields import PATCH_SURFACE, VALUE_TYPES
+    text = (DOCS / "mapping.md").read_text()
+    fields_section = text.split("\n## Fields you can set\n", 1)[1].split("\n## ", 1)[0]
+    custom_row = next(row for row in text.splitlines() if row.startswith("| `custom_fields` |"))
+    missing_fields = [name for name in PATCH_SURFACE if f"`{name}`" not in fields_section]
+    missing_types = sorted(t for t in VALUE_TYPES if f"`{t}`" not in custom_row)
+    assert not missing_fields, f"add to 'Fields you can set' in docs/mapping.md: {missing_fields}"
+    assert not missing_types, f"add to the custom_fields row of docs/mapping.md: {missing_types}"
+
+
+def test_every_signature_scheme_and_option_is_in_the_scheme_table():
+    """docs/senders.md#signature-schemes has a row per scheme naming each of its options."""
+    from bridge.signatures import REGISTRY
+    text = (DOCS / "senders.md").read_text()
+    table = text.split("\n## Signature schemes\n", 1)[1].split("\n## ", 1)[0]
+    rows = {row.split("`")[1]: row for row in table.splitlines() if row.startswith("| `")}
+    missing = [name for name in REGISTRY if name not in rows]
+    missing += [f"{name} {option}" for name, scheme in REGISTRY.items() if name in rows
+                for option in scheme.options if f"`{option}" not in rows[name]]
+    assert not missing, f"add to the scheme table of docs/senders.md: {missing}"

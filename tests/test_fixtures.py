@@ -8,7 +8,7 @@ that reached the sandbox (path and JSON body) and the reason when it did not suc
 Adding a case adds a folder, never code.
 """
 import json
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 import standardwebhooks
@@ -38,7 +38,7 @@ def signed_headers(source: str, body: bytes, headers: dict, now: int) -> tuple[s
     if mapping.scheme == "standard-webhooks":
         prefix = "svix" if "svix-id" in headers else "webhook"
         signature = standardwebhooks.Webhook(secret).sign(
-            headers[f"{prefix}-id"], datetime.fromtimestamp(now, tz=timezone.utc), body.decode())
+            headers[f"{prefix}-id"], datetime.fromtimestamp(now, tz=UTC), body.decode())
         return url, {**headers, f"{prefix}-timestamp": str(now), f"{prefix}-signature": signature}
     signed = sign_request(mapping.scheme, body, secret, now, url=url, headers=headers,
                           options=mapping.verify_options)

@@ -22,7 +22,8 @@ SCRUB_CASES = [
     ("secret whsec_abcDEF123/+= leaked", "secret whsec_" + REDACTED + " leaked"),
     ("sha256=0123456789abcdef0123", "sha256=" + REDACTED),
     ("the value my-configured-secret-value here", f"the value {REDACTED} here"),
-    ("reason=bad_signature detail=missing Stripe-Signature header", "reason=bad_signature detail=missing Stripe-Signature header"),
+    ("reason=bad_signature detail=missing Stripe-Signature header",
+     "reason=bad_signature detail=missing Stripe-Signature header"),
 ]
 
 

@@ -2,7 +2,7 @@
 import base64
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from urllib.parse import urlencode
 
 import pytest
@@ -140,7 +140,8 @@ KNOWN_ANSWERS = {
     "pandadoc": Vector("pandadoc", {
         "url": KAT_URL + "?signature=465fc62a55a1ba08513d8b08090403f23c8dc9761281a428ce043054f9cac9cc"}),
     "hmac (sha512, base64, timestamped)": Vector("hmac", {
-        "X-Signature": "sha512=m7sqtLCj5BsiRyKR0ipH/qKd/0iCTYfZm+E7jfLNf0dkM3XbEgvdvVfAMz4TZUMdmsmL2nbGqW38ywv+L44TqQ==",
+        "X-Signature": "sha512=m7sqtLCj5BsiRyKR0ipH/qKd/0iCTYfZm+E7jfLNf0dkM3XbEgvdvVfAMz4TZUMdmsmL2nbGqW38ywv+L44TqQ"
+                       "==",
         "X-Timestamp": "1700000000"}, options=HMAC_OPTIONS),
     "hmac (defaults: sha256 hex of the body)": Vector("hmac", {
         "X-Signature": "465fc62a55a1ba08513d8b08090403f23c8dc9761281a428ce043054f9cac9cc"},
@@ -193,7 +194,7 @@ def sw_request(headers, body=BODY):
 
 
 def test_standard_webhooks_header_from_the_official_library_verifies_here():
-    at = datetime.fromtimestamp(NOW, tz=timezone.utc)
+    at = datetime.fromtimestamp(NOW, tz=UTC)
     signature = standardwebhooks.Webhook(SW_SECRET).sign("msg_1", at, BODY.decode())
     headers = {"webhook-id": "msg_1", "webhook-timestamp": str(NOW), "webhook-signature": signature}
     verify_standard_webhooks(sw_request(headers), [SW_SECRET], NOW, {})
@@ -320,10 +321,12 @@ MALFORMED = {
     "hubspot-v2: unknown version": ("hubspot-v2", lambda r: _put(r, "X-HubSpot-Signature-Version", "v3"), "v1 or v2"),
     "hubspot-v2: another method": ("hubspot-v2", lambda r: replace(r, method="PUT"), "no signature matches"),
     "paddle: comma instead of semicolon": (
-        "paddle", lambda r: _put(r, "Paddle-Signature", r.header("Paddle-Signature").replace(";", ",")), "needs one ts="),
+        "paddle", lambda r: _put(r, "Paddle-Signature", r.header("Paddle-Signature").replace(";", ",")),
+        "needs one ts="),
     "paddle: no h1": ("paddle", lambda r: _put(r, "Paddle-Signature", f"ts={NOW}"), "needs one ts="),
     "calendly: two timestamps": (
-        "calendly", lambda r: _put(r, "Calendly-Webhook-Signature", f"t={NOW}," + r.header("Calendly-Webhook-Signature")),
+        "calendly",
+        lambda r: _put(r, "Calendly-Webhook-Signature", f"t={NOW}," + r.header("Calendly-Webhook-Signature")),
         "needs one t="),
     "docusign: only a second, wrong key": (
         "docusign", lambda r: _put(_drop(r, "X-DocuSign-Signature-1"), "X-DocuSign-Signature-2", "AAAA"),
@@ -402,7 +405,8 @@ def test_bad_input_through_the_bridge_is_401_and_stores_and_sends_nothing(scheme
     bridge.deliver()
     assert bridge.store.counts() == {} and reevo.requests() == []
     good = sign(vector, url=url)
-    response = bridge.client.post(good.url, data=good.body, headers={**good.headers, "Content-Type": "application/json"})
+    headers = {**good.headers, "Content-Type": "application/json"}
+    response = bridge.client.post(good.url, data=good.body, headers=headers)
     # the table's own good request passes verification (the GitHub docs' body is not JSON: 400 after it),
     # so each refusal above is its mutation's doing
     assert response.status_code != 401 and response.json.get("reason") != "bad_signature"

@@ -20,7 +20,7 @@ def cmd_check(args) -> int:
     mappings, problems = load_mappings(args.mappings)
     for line in problems:
         print(line)
-    for name, mapping in sorted(mappings.items()):
+    for _, mapping in sorted(mappings.items()):
         unset = [n for n in mapping.secret_names if not os.environ.get(n)]
         if mapping.scheme != "none" and len(unset) == len(mapping.secret_names):
             print(f"{mapping.path}: note: none of {', '.join(unset)} is set here; "

@@ -11,7 +11,7 @@ import argparse
 import re
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from bridge.ops import rebuild, replay
 from bridge.ops import replay_report as report
@@ -38,9 +38,9 @@ def parse_time(text: str, now: float) -> float:
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a time: use 2024-05-01, 2024-05-01T10:00:00Z, epoch seconds, or an age like 36h") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+        raise ConfigError(f"{text!r} is not a time: use 2024-05-01, 2024-05-01T10:00:00Z, epoch seconds, "
+                          "or an age like 36h") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
@@ -177,7 +177,7 @@ def purge_command(args, out) -> int:
         store.close()
     what = "delivered, superseded" + (" and dead" if args.dead else "")
     print(f"purged {removed} record(s): {what} deliveries finished before "
-          f"{datetime.fromtimestamp(cutoff, timezone.utc):%Y-%m-%dT%H:%M:%SZ}, and their events", file=out)
+          f"{datetime.fromtimestamp(cutoff, UTC):%Y-%m-%dT%H:%M:%SZ}, and their events", file=out)
     return 0
 
 

@@ -238,7 +238,7 @@ class WorkerPool:
         self.threads = [threading.Thread(target=worker.run, args=(self.stop_event, poll_interval),
                                          name=f"bridge-delivery-{i}", daemon=True) for i in range(threads)]
 
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         for thread in self.threads:
             thread.start()
         return self

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -35,7 +37,7 @@ class Compiled:
 
     _interpreter = TreeInterpreter()
 
-    def __init__(self, expression: str, parsed: dict):
+    def __init__(self, expression: str, parsed: Any):  # jmespath's AST
         self.expression = expression
         self.parsed = parsed
 
@@ -68,7 +70,7 @@ class FieldPath:
         return data
 
 
-def _path_steps(node: dict) -> list | None:
+def _path_steps(node: Mapping[str, Any]) -> list | None:
     """The key/index steps of a plain path AST, or None when it is anything more."""
     kind = node["type"]
     if kind == "field":

@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from jmespath.exceptions import JMESPathError
@@ -151,7 +151,7 @@ class Mapping:
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""
-        rendered = []
+        rendered: list[Delivery | Failure] = []
         for route in self.routes:
             try:
                 matched = route.when is None or truthy(route.when.search(event.data))
@@ -195,18 +195,18 @@ def normalise_time(value) -> str | None:
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             seconds = value / 1000 if abs(value) >= 100_000_000_000 else value
-            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(value, str) and value.strip():
             text = value.strip()
             if text.isdigit():
                 return normalise_time(int(text))
             moment = parse_iso8601(text)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         else:
             return None
     except (TransformError, ValueError, OverflowError, OSError):
         return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _is_uuid(value) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 class TransformError(ValueError):
@@ -48,8 +49,8 @@ def to_decimal(value):
 
 def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def unix_to_iso8601(value):
@@ -57,7 +58,7 @@ def unix_to_iso8601(value):
     seconds = _number(value)
     if abs(seconds) >= 100_000_000_000:  # later than year 5138 in seconds: it is milliseconds
         seconds = seconds / 1000
-    return _utc_text(datetime.fromtimestamp(float(seconds), tz=timezone.utc))
+    return _utc_text(datetime.fromtimestamp(float(seconds), tz=UTC))
 
 
 _ISO_Z = re.compile(r"Z$", re.IGNORECASE)
@@ -83,7 +84,7 @@ def date_only(value):
     text = value if isinstance(value, str) else unix_to_iso8601(value)
     moment = parse_iso8601(text)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     return date(moment.year, moment.month, moment.day).isoformat()
 
 

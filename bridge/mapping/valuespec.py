@@ -58,7 +58,7 @@ class ValueSpec:
         if value is not None:
             value = self._transform(value)
         if value is not None and self.lookup is not None:
-            value = self._look_up(value)
+            value = self._look_up(value, self.lookup)
         if value is None or value is SKIP:
             return self._missing()
         return value
@@ -73,10 +73,10 @@ class ValueSpec:
                 raise FieldError("transform_failed", f"{name}: {exc}") from None
         return value
 
-    def _look_up(self, value):
+    def _look_up(self, value, lookup: dict):
         key = _lookup_key(value)
-        if key is not None and key in self.lookup:
-            return self.lookup[key]
+        if key is not None and key in lookup:
+            return lookup[key]
         if self.has_default:
             return SKIP
         raise FieldError("no_lookup_match",
@@ -162,5 +162,5 @@ def compile_spec(raw) -> ValueSpec:
         read=_reader_for(raw), steps=_steps(raw.get("transform")),
         lookup={_lookup_key(k): v for k, v in lookup.items()} if lookup else lookup,
         has_default=has_default, default=default, required=bool(raw.get("required")),
-        constant=raw["value"] if "value" in raw else SKIP,
+        constant=raw.get("value", SKIP),
     )

@@ -16,7 +16,7 @@ def schema_fields(schema: dict) -> dict[str, dict]:
     return {a["api_name"]: a for a in schema.get("attributes", []) if isinstance(a, dict) and "api_name" in a}
 
 
-def _type_of(entry: dict) -> tuple[str, bool]:
+def _type_of(entry: dict) -> tuple[str | None, bool]:
     info = entry.get("type_info") or {}
     return info.get("value_type"), bool(info.get("is_array"))
 

@@ -1,7 +1,7 @@
 """How `python -m bridge replay` reports: one line per delivery or route, then a summary line."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from bridge.ops import rebuild
 from bridge.ops.replay import ReplayPlan
@@ -13,7 +13,8 @@ _ACTIONS = {rebuild.INSERT: "added", rebuild.REPLACE: "rebuilt", rebuild.KEEP: "
 def outcome(delivery: NewDelivery) -> str:
     """What a rendered delivery becomes: queued for its target, or still dead and why."""
     if delivery.status == DEAD:
-        return f"still dead: {delivery.error['code']} ({delivery.error['message']})"
+        error = delivery.error or {}
+        return f"still dead: {error.get('code')} ({error.get('message')})"
     target = delivery.target.get("id") or delivery.target.get("match")
     return f"queued for {target}"
 
@@ -42,7 +43,7 @@ def dry_run_lines(chosen: ReplayPlan, previews: list[rebuild.Rebuild]) -> list[s
     lines = [line(record) for record in chosen.replay]
     for record in chosen.rebuild:
         action, delivery = rendered.get((record.source, record.event_id, record.route), (None, None))
-        if action in (rebuild.INSERT, rebuild.REPLACE):
+        if delivery is not None and action in (rebuild.INSERT, rebuild.REPLACE):
             lines.append(f"{line(record)}\trebuild → {outcome(delivery)}")
         else:
             lines.append(f"{line(record)}\tnot rebuilt: the current mapping makes no delivery for this route")
@@ -65,7 +66,7 @@ def summary(counts: dict, dry_run: bool = False) -> str:
 def line(record: DeliveryRecord) -> str:
     """One delivery, tab-separated: id, status, source, event, route, target, attempts, received, error."""
     error = (record.last_error or {}).get("code") or (record.last_error or {}).get("status") or ""
-    received = datetime.fromtimestamp(record.received_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    received = datetime.fromtimestamp(record.received_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     target = record.target.get("id") or record.target.get("match")
     return (f"{record.id}\t{record.status}\t{record.source}\t{record.event_id}\t{record.route}\t{target}\t"
             f"attempts={record.attempts}\treceived={received}\terror={error}")

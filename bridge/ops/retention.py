@@ -53,7 +53,7 @@ class RetentionThread:
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="bridge-retention", daemon=True)
 
-    def start(self) -> "RetentionThread":
+    def start(self) -> RetentionThread:
         self.thread.start()
         return self
 

@@ -21,7 +21,7 @@ helpers), `timestamped` (Stripe, Calendly, Paddle, Standard Webhooks/Svix),
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from bridge.signatures.body_hmac import (ALGORITHMS, ENCODINGS, _sign_body, _sign_github, _sign_hmac,
                                          _sign_pandadoc, verify_docusign, verify_github, verify_hmac,

@@ -13,7 +13,7 @@ import binascii
 import hmac
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 

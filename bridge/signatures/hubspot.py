@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from bridge.signatures.core import (SignatureError, SignedRequest, _check_window, _decode, _encode, _hmac,
                                     _require_any, _required, _utf8, _with_headers)

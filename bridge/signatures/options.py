@@ -8,7 +8,7 @@ verifier may trust its options.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 
 def _positive_seconds(value) -> str | None:

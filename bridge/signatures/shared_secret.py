@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from bridge.signatures.core import (SignatureError, SignedRequest, _decode, _require_any, _required,
                                     _with_headers, _with_query, _without_prefix)

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from bridge.signatures.core import (SignatureError, SignedRequest, _check_window, _decode, _encode, _hmac,
                                     _parse_pairs, _require_any, _required, _utf8, _with_headers)

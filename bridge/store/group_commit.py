@@ -137,13 +137,14 @@ class GroupCommit:
         return wrote
 
     def _commit(self) -> None:
-        batch = self._open_batch
+        batch, db = self._open_batch, self._db
+        assert db is not None, "a batch is open, so its connection is"
         try:
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail_open_batch(exc)
             return
-        wrote = self._db.total_changes != self._changes_at_begin  # a claim that found nothing needs no fsync
+        wrote = db.total_changes != self._changes_at_begin  # a claim that found nothing needs no fsync
         self._end_batch()
         self._committed = batch
         self._settled[batch] = (None, wrote)
@@ -186,7 +187,8 @@ class GroupCommit:
         """Roll back everything in the open batch and start over with a fresh connection."""
         batch = self._open_batch
         try:
-            self._db.close()  # closing rolls back whatever the failed transaction left
+            if self._db is not None:
+                self._db.close()  # closing rolls back whatever the failed transaction left
         except sqlite3.Error:
             pass
         self._db = None

@@ -24,13 +24,13 @@ class MemoryStore(SQLiteStore):
 
     def __init__(self, max_events: int = DEFAULT_MAX_EVENTS):
         self._lock = threading.RLock()
-        self._db = None
+        self._db: sqlite3.Connection | None = None
         self.pid = os.getpid()
         self.max_events = max_events
         self._events: int | None = None  # events stored, counted on first need
         super().__init__(":memory:")
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, synchronous: str = "OFF") -> sqlite3.Connection:  # nothing to sync in memory
         return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
 
     @contextmanager

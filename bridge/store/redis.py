@@ -17,6 +17,7 @@ import logging
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
@@ -151,8 +152,8 @@ class RedisStore(RedisConsoleQueries):
         if not fields:
             return {}
         with self._calling():
-            values = self.client.hmget(self._key("f", opportunity_id), fields)
-        return {name: value for name, value in zip(fields, values) if value is not None}
+            values = cast("list[str | None]", self.client.hmget(self._key("f", opportunity_id), fields))
+        return {name: value for name, value in zip(fields, values, strict=True) if value is not None}
 
     # ---- operators --------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:
@@ -196,7 +197,8 @@ class RedisStore(RedisConsoleQueries):
         index = self._key("status", filter["status"][0]) if len(filter.get("status", ())) == 1 else self._key("all")
         while True:
             with self._calling():
-                members = self.client.zrangebyscore(index, f"({after}", "+inf", start=0, num=_PAGE)
+                members = cast("list[str]", self.client.zrangebyscore(index, f"({after}", "+inf", start=0,
+                                                                      num=_PAGE))
             if not members:
                 return
             for record, target in self._pipeline_records([int(m) for m in members]):
@@ -210,7 +212,7 @@ class RedisStore(RedisConsoleQueries):
             for delivery_id in ids:
                 pipe.hgetall(self._key("d", str(delivery_id)))
             found = pipe.execute()
-        return [(_record(i, h), h["target_key"]) for i, h in zip(ids, found) if h]
+        return [(_record(i, h), h["target_key"]) for i, h in zip(ids, found, strict=True) if h]
 
     def purge(self, now: float, finished_before: float | None = None, dead: bool = False) -> int:
         """Delete finished deliveries (and dead ones if asked), then orphaned events; returns how many."""
@@ -237,7 +239,8 @@ class RedisStore(RedisConsoleQueries):
     def deliveries_for_event(self, source: str, event_id: str) -> list[DeliveryRecord]:
         """Every delivery of one event, in id order."""
         with self._calling():
-            ids = self.client.hget(self._key("e", self._event_member(source, event_id)), "deliveries")
+            ids = cast("str | None", self.client.hget(self._key("e", self._event_member(source, event_id)),
+                                                    "deliveries"))
         return [r for r, _ in self._pipeline_records([int(i) for i in (ids or "").split(",") if i])]
 
     def get_event(self, source: str, event_id: str) -> dict | None:
@@ -259,12 +262,12 @@ class RedisStore(RedisConsoleQueries):
             for status in STATUSES:
                 pipe.zcard(self._key("status", status))
             sizes = pipe.execute()
-        return {status: size for status, size in zip(STATUSES, sizes) if size}
+        return {status: size for status, size in zip(STATUSES, sizes, strict=True) if size}
 
     def oldest_queued_at(self) -> float | None:
         """received_at of the oldest delivery still waiting or in flight (ids follow received order)."""
         with self._calling():
-            firsts = [self.client.zrange(self._key("status", s), 0, 0) for s in PENDING]
+            firsts = [cast("list[str]", self.client.zrange(self._key("status", s), 0, 0)) for s in PENDING]
         ids = [int(found[0]) for found in firsts if found]
         record = self.get_delivery(min(ids)) if ids else None
         return record.received_at if record else None
@@ -324,7 +327,7 @@ def _pairs(**fields) -> list[str]:
 
 
 def _as_dict(flat: list) -> dict:
-    return dict(zip(flat[::2], flat[1::2]))
+    return dict(zip(flat[::2], flat[1::2], strict=False))
 
 
 def _record(delivery_id, h: dict) -> DeliveryRecord:

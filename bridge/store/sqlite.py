@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DELIVERED, DELIVERING, DUPLICATE, FINISHED, IGNORED, PENDING,
                           QUEUED, REPLAYABLE, RETRYING, SUPERSEDED, UNRESOLVED, Completion, DeliveryRecord,
@@ -94,7 +95,8 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
         """The first due delivery of each opportunity that has none in flight, in due order, up to `limit`."""
         seen = {key for (key,) in db.execute(
             "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?", (DELIVERING, now))}
-        chosen, after, scanned = [], (float("-inf"), 0), 0
+        chosen: list[int] = []
+        after, scanned = (float("-inf"), 0), 0
         while len(chosen) < limit and scanned < max(_CLAIM_SCAN, limit):
             page = db.execute(_DUE_PAGE, (now, *after, 100)).fetchall()
             for delivery_id, key, _ in page:
@@ -143,7 +145,7 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
             return [self._complete(db, c, now) for c in completions]
 
     def _complete(self, db, c: Completion, now: float) -> bool:
-        changes = {"last_error": None}
+        changes: dict[str, Any] = {"last_error": None}
         if c.opportunity_id:
             changes["opportunity_id"] = c.opportunity_id
         result = self._finish(db, c.delivery_id, c.token, now, DELIVERED, attempt=c.attempt, **changes)
@@ -297,7 +299,7 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
                              (source, event_id)).fetchone()
         if row is None:
             return None
-        event = dict(zip(_EVENT_COLUMNS, row))
+        event = dict(zip(_EVENT_COLUMNS, row, strict=True))
         event["data"] = json.loads(event["data"]) if event["data"] is not None else None
         return event
 

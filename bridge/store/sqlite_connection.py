@@ -113,6 +113,7 @@ class SQLiteConnections:
     @contextmanager
     def _group_transaction(self):
         """The same promise through group commit: returns once a COMMIT covering this work succeeded."""
+        assert self._group is not None, "only file stores write through a group"
         try:
             with self._group.transaction() as db:
                 yield db

@@ -7,14 +7,20 @@ or Authorization value reaches Sentry.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Literal
 
 from bridge import __version__
 from bridge.telemetry.logs import SCRUBBER, Scrubber
 
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event
+
+Level = Literal["fatal", "critical", "error", "warning", "info", "debug"]
+
 _enabled = False
 
 
-def scrub_event(event: dict, scrubber: Scrubber = SCRUBBER) -> dict:
+def scrub_event(event: Event, scrubber: Scrubber = SCRUBBER) -> Event:
     """Sentry's `before_send`: no payload, no cookies, no secret anywhere in the event."""
     request = event.get("request")
     if isinstance(request, dict):
@@ -42,7 +48,7 @@ def init_sentry(dsn: str, environment: str, scrubber: Scrubber = SCRUBBER) -> bo
     return True
 
 
-def report(message: str, level: str = "error", **tags) -> None:
+def report(message: str, level: Level = "error", **tags) -> None:
     """Send one alert with tags (source, route, reason …) when Sentry is on; otherwise nothing."""
     if not _enabled:
         return

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -37,7 +38,7 @@ class Runtime:
     store: object
     worker: DeliveryWorker
     pool: WorkerPool | None
-    clock: object = time.time
+    clock: Callable[[], float] = time.time
     reload_status: dict = field(default_factory=lambda: {"status": "loaded"})
 
     def reload(self) -> dict:
@@ -150,8 +151,8 @@ def build_app(config=None, clock=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
         # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
-    app.json.sort_keys = False
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's documented switch
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_events.blueprint)

@@ -19,7 +19,7 @@ def _bridge():
 def receive_webhook(source: str):
     """Verify, map and store one webhook; answer as soon as it is durable."""
     body = request.get_data(cache=False)  # raw bytes: signatures cover exactly these
-    signed = SignedRequest(request.method, request.url, request.headers, body)
+    signed = SignedRequest(request.method, request.url, request.headers, body)  # type: ignore[arg-type]
     try:
         status, reply = _bridge().pipeline.receive(source, signed, request.mimetype)
     except Rejection as exc:
@@ -82,9 +82,10 @@ _REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413
 
 def http_error(exc: HTTPException):
     """Every error answer is JSON with a stable status and a short reason."""
-    reason = _REASONS.get(exc.code, "http_error")
+    code = exc.code or 500
+    reason = _REASONS.get(code, "http_error")
     if request.endpoint == "webhooks.receive_webhook" or request.path.startswith("/webhooks/"):
         _count_rejection(reason)
     response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})
-    response.status_code = exc.code
+    response.status_code = code
     return response

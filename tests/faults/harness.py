@@ -92,11 +92,11 @@ class BridgeProcess:
                                **FAST, **env})
         self.process = None
 
-    def start(self) -> "BridgeProcess":
-        log = open(self.log_path, "a")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    def start(self) -> BridgeProcess:
+        with open(self.log_path, "a") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"], cwd=ROOT, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: _answers(f"{self.url}/healthz"), what="the bridge to start")
         return self
 

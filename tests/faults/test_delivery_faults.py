@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from email.utils import formatdate
+from itertools import pairwise
 
 from sandbox.known import ACCOUNT_IDS, OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED, open_store
@@ -34,7 +35,7 @@ def test_503_three_times_with_retry_after_then_one_application(sandbox, make_bri
     wait_for(lambda: sandbox.applied(), what="the PATCH to be applied")
     attempts = sandbox.log("PATCH")
     assert [e["status"] for e in attempts] == [503, 503, 503, 200]
-    gaps = [later["received_at"] - earlier["received_at"] for earlier, later in zip(attempts, attempts[1:])]
+    gaps = [later["received_at"] - earlier["received_at"] for earlier, later in pairwise(attempts)]
     assert all(gap >= 1.0 for gap in gaps), gaps
     assert len({e["headers"]["Idempotency-Key"] for e in attempts}) == 1
     wait_for(lambda: status_of(bridge, 1) == [DELIVERED], what="delivered in the store")

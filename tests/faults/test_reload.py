@@ -32,7 +32,8 @@ class Traffic(threading.Thread):
         while not self.stop.is_set():
             number += 1
             try:
-                self.results.append(self.bridge.post_stripe(subscription_event(number, DEMO_OPPORTUNITY_ID)).status_code)
+                response = self.bridge.post_stripe(subscription_event(number, DEMO_OPPORTUNITY_ID))
+                self.results.append(response.status_code)
             except requests.RequestException as exc:
                 self.results.append(type(exc).__name__)
 

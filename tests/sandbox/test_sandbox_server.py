@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,7 @@ class StepClock:
 
 
 def test_injected_clock_drives_timestamps_and_updated_at_never_goes_back():
-    clock = StepClock(datetime(2030, 1, 1, 12, 0, 0, 500000, tzinfo=timezone.utc))
+    clock = StepClock(datetime(2030, 1, 1, 12, 0, 0, 500000, tzinfo=UTC))
     with SandboxServer(clock=clock) as server:
         headers = {"Authorization": "Bearer sandbox-key"}
         url = f"{server.url}/api/v2/opportunity/{OPP}"

@@ -119,9 +119,8 @@ def test_writers_arriving_during_a_sync_share_the_next_commit_and_sync(group):
 def test_a_sync_that_raises_something_else_fails_its_writer_and_frees_the_next(group):
     commit, sync, rows = group
     sync.fail_next = RuntimeError("a bug, not a disk error")
-    with pytest.raises(RuntimeError):
-        with commit.transaction() as db:
-            db.execute("INSERT INTO t (n) VALUES (1)")
+    with pytest.raises(RuntimeError), commit.transaction() as db:
+        db.execute("INSERT INTO t (n) VALUES (1)")
     with commit.transaction() as db:  # not stuck behind a sync that never said it ended
         db.execute("INSERT INTO t (n) VALUES (2)")
     assert rows() == {1, 2} and sync.calls == 2
@@ -150,10 +149,9 @@ def test_a_transaction_that_wrote_nothing_needs_no_sync(group):
 
 def test_a_failed_writer_leaves_the_others_of_its_batch_alone(group):
     commit, sync, rows = group
-    with pytest.raises(sqlite3.IntegrityError):
-        with commit.transaction() as db:
-            db.execute("INSERT INTO t (n) VALUES (1)")
-            db.execute("INSERT INTO t (n) VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError), commit.transaction() as db:
+        db.execute("INSERT INTO t (n) VALUES (1)")
+        db.execute("INSERT INTO t (n) VALUES (1)")
     with commit.transaction() as db:
         db.execute("INSERT INTO t (n) VALUES (2)")
     assert rows() == {2}

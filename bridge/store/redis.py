@@ -31,7 +31,7 @@ from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index", "issues", "candidates", "search")
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets

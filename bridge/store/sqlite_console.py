@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bridge.store import DEAD, RETRYING, DeliveryRecord
 from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_event_limit, decode_event_cursor,
-                                       encode_event_cursor, event_row, like_pattern, sparse_statuses)
+                                       encode_event_cursor, event_row, issue_order, like_pattern, sparse_statuses)
 from bridge.store.query import opportunity_keys
 
 _EVENT_FIELDS = ("rowid", "source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at",
@@ -22,6 +22,20 @@ _EVENT_FIELDS = ("rowid", "source", "event_id", "type", "occurred_at", "outcome"
 _NEWEST = "ORDER BY received_at DESC, rowid DESC"
 _EVENTS_OF = "SELECT e.rowid FROM events e JOIN deliveries d ON d.source = e.source AND d.event_id = e.event_id"
 _MAX_OPPORTUNITY_DELIVERIES = 10_000
+# The reason, as events_query.issue_reason names it: the error code, else http_<status>, else why it gave up.
+_REASON = ("COALESCE(NULLIF(json_extract(last_error, '$.code'), ''),"
+           " 'http_' || NULLIF(json_extract(last_error, '$.status'), 0),"
+           " NULLIF(json_extract(last_error, '$.gave_up'), ''), 'unknown')")
+# One row per group: its counts and times, and its sample (the delivery that failed last).
+_ISSUE_GROUPS = f"""
+SELECT source, route, reason, n, dead, retrying, first_seen, last_seen, id, event_id, last_error FROM (
+  SELECT source, route, reason, id, event_id, last_error, COUNT(*) OVER g AS n,
+         SUM(status = ?) OVER g AS dead, SUM(status = ?) OVER g AS retrying,
+         MIN(updated_at) OVER g AS first_seen, MAX(updated_at) OVER g AS last_seen,
+         ROW_NUMBER() OVER (PARTITION BY source, route, reason ORDER BY updated_at DESC, id DESC) AS place
+  FROM (SELECT *, {_REASON} AS reason FROM deliveries WHERE status = ? OR (status = ? AND received_at < ?))
+  WINDOW g AS (PARTITION BY source, route, reason))
+WHERE place = 1"""
 
 
 class SQLiteConsoleQueries:
@@ -68,6 +82,17 @@ class SQLiteConsoleQueries:
         with self._reading() as db:
             row = db.execute("SELECT attempt_log FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else []
+
+    def issue_groups(self, retrying_before: float) -> list[dict]:
+        """Problem deliveries grouped by (source, route, reason), as `events_query.group_issues` groups them."""
+        with self._reading() as db:
+            rows = db.execute(_ISSUE_GROUPS, (DEAD, RETRYING, DEAD, RETRYING, retrying_before)).fetchall()
+        groups = [{"source": source, "route": route, "reason": str(reason), "count": count,
+                   "statuses": {DEAD: dead, RETRYING: retrying}, "first_seen": first, "last_seen": last,
+                   "sample": {"delivery_id": id_, "event_id": event_id,
+                              "error": json.loads(error) if error else None}}
+                  for source, route, reason, count, dead, retrying, first, last, id_, event_id, error in rows]
+        return sorted(groups, key=issue_order)
 
     def problem_deliveries(self, retrying_before: float, source: str | None = None,
                            route: str | None = None) -> list[tuple]:

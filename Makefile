@@ -29,9 +29,10 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(PY) -m mypy
 
-## test: lint, then the whole suite, with every service it needs started by the tests themselves.
+## test: lint, then the whole suite, with every service it needs started by the tests themselves
+##       (a private redis-server; Debian's chromium and chromium-driver for the console's browser tests).
 test: lint
-	@scripts/ensure-packages redis-server=redis-server openssl=openssl
+	@scripts/ensure-packages redis-server=redis-server openssl=openssl chromium=chromium chromedriver=chromium-driver
 	$(PY) -m pytest -q
 
 ## check: lint every mapping file.

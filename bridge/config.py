@@ -31,6 +31,8 @@ class Settings:
     retention_days: float = 30.0
     mappings_dir: str = "mappings"
     admin_token: str = ""
+    viewer_token: str = ""  # read-only console access; the console needs admin_token set too
+    console_session_hours: float = 8.0  # a console sign-in lasts this long
     sandbox: bool = False
     behind_proxy: bool = False  # trust X-Forwarded-Proto/-Host for the URL a signature covers
     sandbox_port: int = DEFAULT_SANDBOX_PORT
@@ -130,6 +132,9 @@ def load_settings(env: dict | None = None) -> Settings:
         **vars(load_store_settings(env)),
         mappings_dir=env.get("BRIDGE_MAPPINGS_DIR", "").strip() or "mappings",
         admin_token=env.get("BRIDGE_ADMIN_TOKEN", ""),
+        viewer_token=env.get("BRIDGE_VIEWER_TOKEN", ""),
+        console_session_hours=_number(env, "BRIDGE_CONSOLE_SESSION_HOURS", Settings.console_session_hours, float,
+                                      0.01),
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),
         sandbox=sandbox,
         sandbox_port=sandbox_port,

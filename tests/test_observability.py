@@ -22,8 +22,8 @@ SCRUB_CASES = [
     ("secret whsec_abcDEF123/+= leaked", "secret whsec_" + REDACTED + " leaked"),
     ("sha256=0123456789abcdef0123", "sha256=" + REDACTED),
     ("the value my-configured-secret-value here", f"the value {REDACTED} here"),
-    ("reason=bad_signature detail=missing Stripe-Signature header",
-     "reason=bad_signature detail=missing Stripe-Signature header"),
+    ("reason=signature_missing detail=missing Stripe-Signature header",
+     "reason=signature_missing detail=missing Stripe-Signature header"),
 ]
 
 
@@ -56,6 +56,32 @@ def test_log_formats(log_format, check):
         configure_logging("json")
 
 
+SIGNATURE_FAILURES = [  # (Stripe-Signature header or None, the reason it must be refused with)
+    (None, "signature_missing"),
+    ("garbage", "signature_malformed"),
+    ("t=1,v1=00", "signature_expired"),
+]
+
+
+def test_each_signature_failure_has_its_own_reason_in_logs_and_metrics(bridge):
+    before = metric_values(bridge.client.get("/metrics").get_data(as_text=True))
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    try:
+        for header, _ in SIGNATURE_FAILURES:
+            bridge.post("stripe", b"{}", sign=False, headers={} if header is None else {"Stripe-Signature": header})
+        bridge.post("stripe", b"{}", secret="whsec_wrong")
+    finally:
+        configure_logging("json")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    expected = [reason for _, reason in SIGNATURE_FAILURES] + ["signature_mismatch"]
+    assert [line["reason"] for line in lines if line.get("status") == "rejected"] == expected
+    after = metric_values(bridge.client.get("/metrics").get_data(as_text=True))
+    for reason in expected:
+        key = ("bridge_webhooks_rejected_total", (("reason", reason), ("source", "stripe")))
+        assert after.get(key, 0) - before.get(key, 0) == 1, reason
+
+
 def metric_values(text: str) -> dict:
     values = {}
     for family in text_string_to_metric_families(text):
@@ -86,7 +112,7 @@ def test_metrics_after_a_scripted_run(bridge, reevo):
     assert delta("bridge_webhooks_received_total", source="stripe") == 3
     assert delta("bridge_events_total", source="stripe", outcome="accepted") == 1
     assert delta("bridge_events_total", source="stripe", outcome="duplicate") == 1
-    assert delta("bridge_webhooks_rejected_total", source="stripe", reason="bad_signature") == 1
+    assert delta("bridge_webhooks_rejected_total", source="stripe", reason="signature_mismatch") == 1
     assert delta("bridge_webhooks_rejected_total", source="unknown", reason="unknown_source") == 1
     route = dict(source="stripe", route="subscription-status")
     assert delta("bridge_deliveries_total", result="retried", **route) == 1

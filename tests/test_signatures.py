@@ -10,8 +10,11 @@ import standardwebhooks
 import stripe
 import yaml
 
-from bridge.signatures import (SCHEMES, SignatureError, SignedRequest, sign_request, sign_stripe,
+from bridge.signatures import (SCHEMES, SignatureError, SignatureReason, SignedRequest, sign_request, sign_stripe,
                                verify_hubspot_v3, verify_standard_webhooks, verify_stripe, verify_token)
+
+MISSING, MALFORMED, EXPIRED, MISMATCH = (SignatureReason.MISSING, SignatureReason.MALFORMED,
+                                         SignatureReason.EXPIRED, SignatureReason.MISMATCH)
 
 SECRET = "whsec_known_answer_vector"
 BODY = b'{"id":"evt_test","type":"ping"}'
@@ -52,29 +55,30 @@ def _v1(secret=SECRET, ts=NOW, body=BODY):
 
 
 BAD_STRIPE = {
-    "missing header": None,
-    "empty header": "",
-    "no timestamp": _v1(),
-    "no v1": f"t={NOW},v0=abc",
-    "only v0 (test-mode decoy)": f"t={NOW},v0={_v1()[3:]}",
-    "wrong prefix": f"t={NOW},sha256={_v1()[3:]}",
-    "garbage": "not a signature",
-    "non-numeric timestamp": f"t=yesterday,{_v1()}",
-    "two timestamps": f"t={NOW},t={NOW},{_v1()}",
-    "truncated signature": f"t={NOW},{_v1()[:-4]}",
-    "signature for another body": f"t={NOW},{_v1(body=b'{}')}",
-    "signature for another timestamp": f"t={NOW},{_v1(ts=NOW - 1)}",
-    "expired timestamp": sign_stripe(BODY, SECRET, NOW - 301),
-    "future timestamp": sign_stripe(BODY, SECRET, NOW + 301),
-    "rotated-out secret": sign_stripe(BODY, "whsec_retired", NOW),
+    "missing header": (None, MISSING),
+    "empty header": ("", MISSING),
+    "no timestamp": (_v1(), MALFORMED),
+    "no v1": (f"t={NOW},v0=abc", MALFORMED),
+    "only v0 (test-mode decoy)": (f"t={NOW},v0={_v1()[3:]}", MALFORMED),
+    "wrong prefix": (f"t={NOW},sha256={_v1()[3:]}", MALFORMED),
+    "garbage": ("not a signature", MALFORMED),
+    "non-numeric timestamp": (f"t=yesterday,{_v1()}", MALFORMED),
+    "two timestamps": (f"t={NOW},t={NOW},{_v1()}", MALFORMED),
+    "truncated signature": (f"t={NOW},{_v1()[:-4]}", MISMATCH),
+    "signature for another body": (f"t={NOW},{_v1(body=b'{}')}", MISMATCH),
+    "signature for another timestamp": (f"t={NOW},{_v1(ts=NOW - 1)}", MISMATCH),
+    "expired timestamp": (sign_stripe(BODY, SECRET, NOW - 301), EXPIRED),
+    "future timestamp": (sign_stripe(BODY, SECRET, NOW + 301), EXPIRED),
+    "rotated-out secret": (sign_stripe(BODY, "whsec_retired", NOW), MISMATCH),
 }
 
 
 @pytest.mark.parametrize("case", BAD_STRIPE)
-def test_bad_stripe_signatures_are_rejected(case):
+def test_bad_stripe_signatures_are_rejected_with_their_reason(case):
+    header, reason = BAD_STRIPE[case]
     with pytest.raises(SignatureError) as error:
-        verify_stripe(stripe_request(BAD_STRIPE[case]), [SECRET], NOW, {})
-    assert error.value.reason == "bad_signature"
+        verify_stripe(stripe_request(header), [SECRET], NOW, {})
+    assert error.value.reason == reason
     assert SECRET not in error.value.detail
 
 
@@ -267,27 +271,30 @@ def carry(request, carrier: Carrier, value: str | None, body: bytes | None = Non
 
 
 def bad_requests(scheme: str, url: str = KAT_URL) -> dict:
-    """Case name → a request that must be refused with a reason."""
+    """Case name → (a request that must be refused, the reason it must be refused with)."""
     vector, carrier = BAD_SCHEMES[scheme]
     good = sign(vector, url)
     value = carried(good, carrier)
     old, new = carrier.wrong_prefix or ("", "sha256=")
     cases = {
-        "missing header": carry(good, carrier, None),
-        "empty header": carry(good, carrier, ""),
-        "wrong prefix": carry(good, carrier, new + value[len(old):]),
-        "truncated signature": carry(good, carrier, value[:-4]),
-        "bad encoding": carry(good, carrier, value[:-3] + "!*~"),
-        "rotated-out secret": carry(good, carrier, carried(sign(vector, url, secret=retired(vector.secret)), carrier)),
+        "missing header": (carry(good, carrier, None), MISSING),
+        "empty header": (carry(good, carrier, ""), MISSING),
+        "wrong prefix": (carry(good, carrier, new + value[len(old):]), MALFORMED),
+        # 4 hex digits or one base64 quartet fewer still decode: a wrong digest, not an unreadable one
+        "truncated signature": (carry(good, carrier, value[:-4]), MISMATCH),
+        # a token is compared as it is, so a strange character is just another wrong token
+        "bad encoding": (carry(good, carrier, value[:-3] + "!*~"), MISMATCH if scheme == "token" else MALFORMED),
+        "rotated-out secret": (carry(good, carrier, carried(sign(vector, url, secret=retired(vector.secret)), carrier)),
+                               MISMATCH),
     }
     if carrier.signs_body:
         other = carried(sign(vector, url, body=b'{"id":"evt_other"}'), carrier)
-        cases["signature for another body"] = carry(good, carrier, other)
-        cases["one flipped body byte"] = replace(good, body=bytes([BODY[0] ^ 1]) + BODY[1:])
+        cases["signature for another body"] = (carry(good, carrier, other), MISMATCH)
+        cases["one flipped body byte"] = (replace(good, body=bytes([BODY[0] ^ 1]) + BODY[1:]), MISMATCH)
     if carrier.timed:
         window = TOLERANCE.get(scheme, 300)
-        cases["expired timestamp"] = sign(vector, url, now=NOW - window - 1)
-        cases["future timestamp"] = sign(vector, url, now=NOW + window + 1)
+        cases["expired timestamp"] = (sign(vector, url, now=NOW - window - 1), EXPIRED)
+        cases["future timestamp"] = (sign(vector, url, now=NOW + window + 1), EXPIRED)
     return cases
 
 
@@ -295,12 +302,25 @@ BAD_INPUT = [(scheme, case) for scheme in BAD_SCHEMES for case in bad_requests(s
 
 
 @pytest.mark.parametrize("scheme,case", BAD_INPUT, ids=[f"{s}: {c}" for s, c in BAD_INPUT])
-def test_bad_input_is_refused_with_a_reason(scheme, case):
+def test_bad_input_is_refused_with_its_reason(scheme, case):
     vector, _ = BAD_SCHEMES[scheme]
+    request, reason = bad_requests(scheme)[case]
     with pytest.raises(SignatureError) as error:
-        SCHEMES[scheme](bad_requests(scheme)[case], [vector.secret], NOW, vector.options)
-    assert error.value.reason == "bad_signature" and error.value.detail
+        SCHEMES[scheme](request, [vector.secret], NOW, vector.options)
+    assert error.value.reason == reason and error.value.detail
     assert vector.secret not in error.value.detail
+
+
+@pytest.mark.parametrize("scheme", BAD_SCHEMES)
+def test_every_scheme_tells_each_of_its_failures_apart(scheme):
+    _, carrier = BAD_SCHEMES[scheme]
+    expected = {MISSING, MALFORMED, MISMATCH} | ({EXPIRED} if carrier.timed else set())
+    assert {reason for _, reason in bad_requests(scheme).values()} == expected
+
+
+def test_reasons_are_stable_slugs():
+    assert [str(r) for r in SignatureReason] == ["signature_missing", "signature_malformed", "signature_expired",
+                                                 "signature_mismatch"]
 
 
 @pytest.mark.parametrize("scheme", BAD_SCHEMES)
@@ -309,34 +329,44 @@ def test_the_good_request_of_each_bad_input_table_passes(scheme):
     SCHEMES[scheme](sign(vector), [vector.secret], NOW, vector.options)
 
 
-MALFORMED = {
-    "standard-webhooks: no webhook-id": ("standard-webhooks", lambda r: _drop(r, "webhook-id"), "missing webhook-id"),
+MANGLED = {
+    "standard-webhooks: no webhook-id": ("standard-webhooks", lambda r: _drop(r, "webhook-id"),
+                                         "missing webhook-id", MISSING),
     "standard-webhooks: entry without a version": (
-        "standard-webhooks", lambda r: _put(r, "webhook-signature", r.header("webhook-signature")[3:]), "malformed"),
+        "standard-webhooks", lambda r: _put(r, "webhook-signature", r.header("webhook-signature")[3:]), "malformed",
+        MALFORMED),
     "hubspot-v3: no timestamp": ("hubspot-v3", lambda r: _drop(r, "X-HubSpot-Request-Timestamp"),
-                                 "missing X-HubSpot-Request-Timestamp"),
+                                 "missing X-HubSpot-Request-Timestamp", MISSING),
     "hubspot-v3: timestamp in seconds": ("hubspot-v3", lambda r: _put(r, "X-HubSpot-Request-Timestamp", str(NOW)),
-                                         "too old"),
-    "hubspot-v3: another URL": ("hubspot-v3", lambda r: replace(r, url=KAT_URL + "?x=1"), "no signature matches"),
-    "hubspot-v2: unknown version": ("hubspot-v2", lambda r: _put(r, "X-HubSpot-Signature-Version", "v3"), "v1 or v2"),
-    "hubspot-v2: another method": ("hubspot-v2", lambda r: replace(r, method="PUT"), "no signature matches"),
+                                         "too old", EXPIRED),
+    "hubspot-v3: another URL": ("hubspot-v3", lambda r: replace(r, url=KAT_URL + "?x=1"), "no signature matches",
+                                MISMATCH),
+    "hubspot-v2: unknown version": ("hubspot-v2", lambda r: _put(r, "X-HubSpot-Signature-Version", "v3"), "v1 or v2",
+                                    MALFORMED),
+    "hubspot-v2: another method": ("hubspot-v2", lambda r: replace(r, method="PUT"), "no signature matches",
+                                   MISMATCH),
     "paddle: comma instead of semicolon": (
         "paddle", lambda r: _put(r, "Paddle-Signature", r.header("Paddle-Signature").replace(";", ",")),
-        "needs one ts="),
-    "paddle: no h1": ("paddle", lambda r: _put(r, "Paddle-Signature", f"ts={NOW}"), "needs one ts="),
+        "needs one ts=", MALFORMED),
+    "paddle: no h1": ("paddle", lambda r: _put(r, "Paddle-Signature", f"ts={NOW}"), "needs one ts=", MALFORMED),
     "calendly: two timestamps": (
         "calendly",
         lambda r: _put(r, "Calendly-Webhook-Signature", f"t={NOW}," + r.header("Calendly-Webhook-Signature")),
-        "needs one t="),
+        "needs one t=", MALFORMED),
     "docusign: only a second, wrong key": (
         "docusign", lambda r: _put(_drop(r, "X-DocuSign-Signature-1"), "X-DocuSign-Signature-2", "AAAA"),
-        "no signature matches"),
-    "hmac: no timestamp header": ("hmac", lambda r: _drop(r, "X-Timestamp"), "missing X-Timestamp"),
-    "hmac: timestamp not a number": ("hmac", lambda r: _put(r, "X-Timestamp", "yesterday"), "not an integer"),
-    "basic: not base64": ("basic", lambda r: _put(r, "Authorization", "Basic bridge:tests-only"), "not valid base64"),
-    "basic: no credentials": ("basic", lambda r: _put(r, "Authorization", "Basic "), "must be 'Basic"),
-    "token: only the prefix": ("token", lambda r: _put(r, "Authorization", "Bearer "), "must start with"),
-    "token: the prefix and spaces": ("token", lambda r: _put(r, "Authorization", "Bearer   x"), "no token matches"),
+        "no signature matches", MISMATCH),
+    "pandadoc: the signature elsewhere": ("pandadoc", lambda r: replace(r, url=KAT_URL), "missing signature query",
+                                          MISSING),
+    "hmac: no timestamp header": ("hmac", lambda r: _drop(r, "X-Timestamp"), "missing X-Timestamp", MISSING),
+    "hmac: timestamp not a number": ("hmac", lambda r: _put(r, "X-Timestamp", "yesterday"), "not an integer",
+                                     MALFORMED),
+    "basic: not base64": ("basic", lambda r: _put(r, "Authorization", "Basic bridge:tests-only"), "not valid base64",
+                          MALFORMED),
+    "basic: no credentials": ("basic", lambda r: _put(r, "Authorization", "Basic "), "must be 'Basic", MALFORMED),
+    "token: only the prefix": ("token", lambda r: _put(r, "Authorization", "Bearer "), "must start with", MALFORMED),
+    "token: the prefix and spaces": ("token", lambda r: _put(r, "Authorization", "Bearer   x"), "no token matches",
+                                     MISMATCH),
 }
 
 
@@ -348,13 +378,13 @@ def _put(request, name, value):
     return replace(request, headers={**_drop(request, name).headers, name: value})
 
 
-@pytest.mark.parametrize("name", MALFORMED)
-def test_malformed_parts_are_refused_with_a_reason(name):
-    scheme, mangle, detail = MALFORMED[name]
+@pytest.mark.parametrize("name", MANGLED)
+def test_mangled_parts_are_refused_with_their_reason(name):
+    scheme, mangle, detail, reason = MANGLED[name]
     vector, _ = BAD_SCHEMES[scheme]
     with pytest.raises(SignatureError) as error:
         SCHEMES[scheme](mangle(sign(vector)), [vector.secret], NOW, vector.options)
-    assert detail in error.value.detail
+    assert detail in error.value.detail and error.value.reason == reason
 
 
 def test_tolerance_is_configurable_per_source_for_every_timed_scheme():
@@ -362,8 +392,9 @@ def test_tolerance_is_configurable_per_source_for_every_timed_scheme():
         if carrier.timed:
             late = sign(vector, now=NOW - 900)
             SCHEMES[scheme](late, [vector.secret], NOW, {**vector.options, "tolerance": 1000})
-            with pytest.raises(SignatureError, match="too old"):
+            with pytest.raises(SignatureError, match="too old") as error:
                 SCHEMES[scheme](late, [vector.secret], NOW, {**vector.options, "tolerance": 899})
+            assert error.value.reason == EXPIRED
 
 
 def test_hubspot_v3_decodes_the_escapes_hubspot_decodes_before_signing():
@@ -396,11 +427,11 @@ def test_bad_input_through_the_bridge_is_401_and_stores_and_sends_nothing(scheme
     bridge = make_bridge(BRIDGE_MAPPINGS_DIR=tmp_path, BAD_INPUT_SECRET=vector.secret)
     bridge.clock.now = NOW
     url = f"http://localhost/webhooks/{scheme}"
-    for case, request in bad_requests(scheme, url).items():
+    for case, (request, reason) in bad_requests(scheme, url).items():
         response = bridge.client.post(request.url, data=request.body,
                                       headers={**request.headers, "Content-Type": "application/json"})
         assert (response.status_code, response.json["status"], response.json["reason"]) == \
-            (401, "rejected", "bad_signature"), case
+            (401, "rejected", reason), case
         assert response.json["detail"] and vector.secret not in response.get_data(as_text=True), case
     bridge.deliver()
     assert bridge.store.counts() == {} and reevo.requests() == []
@@ -409,7 +440,7 @@ def test_bad_input_through_the_bridge_is_401_and_stores_and_sends_nothing(scheme
     response = bridge.client.post(good.url, data=good.body, headers=headers)
     # the table's own good request passes verification (the GitHub docs' body is not JSON: 400 after it),
     # so each refusal above is its mutation's doing
-    assert response.status_code != 401 and response.json.get("reason") != "bad_signature"
+    assert response.status_code != 401 and not response.json.get("reason", "").startswith("signature_")
 
 
 # ---- the URL a scheme signs: BRIDGE_BEHIND_PROXY ------------------------------------
@@ -437,5 +468,5 @@ def test_behind_a_proxy_the_signed_url_is_the_one_the_sender_used(make_bridge, t
 def test_not_behind_a_proxy_forwarded_headers_are_not_trusted(make_bridge, tmp_path):
     bridge = hubspot_bridge(make_bridge, tmp_path)  # BRIDGE_BEHIND_PROXY defaults to 0
     response = post_hubspot(bridge, "https://bridge.example.com/webhooks/hubspot-v3")
-    assert (response.status_code, response.json["reason"]) == (401, "bad_signature")
+    assert (response.status_code, response.json["reason"]) == (401, "signature_mismatch")
     assert post_hubspot(bridge, "http://localhost/webhooks/hubspot-v3").status_code == 202

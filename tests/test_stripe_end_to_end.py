@@ -58,16 +58,16 @@ def test_invoice_paid_finds_the_opportunity_by_custom_field(bridge, reevo):
     assert opportunity["closed_won_custom_detail"]["value"] == "Invoice M8V0KX57-0001 paid"
 
 
-@pytest.mark.parametrize("headers,detail", [
-    ({"Stripe-Signature": None}, "missing Stripe-Signature header"),
-    ({"Stripe-Signature": "t=1,v1=00"}, "too old"),
-    ({"Stripe-Signature": "garbage"}, "malformed"),
+@pytest.mark.parametrize("headers,reason,detail", [
+    ({"Stripe-Signature": None}, "signature_missing", "missing Stripe-Signature header"),
+    ({"Stripe-Signature": "t=1,v1=00"}, "signature_expired", "too old"),
+    ({"Stripe-Signature": "garbage"}, "signature_malformed", "malformed"),
 ])
-def test_bad_signature_stores_nothing_and_sends_nothing(bridge, reevo, headers, detail):
+def test_bad_signature_stores_nothing_and_sends_nothing(bridge, reevo, headers, reason, detail):
     sent = {k: v for k, v in headers.items() if v is not None}
     response = bridge.post("stripe", SUBSCRIPTION, sign=False, headers=sent)
     assert response.status_code == 401
-    assert response.json["status"] == "rejected" and response.json["reason"] == "bad_signature"
+    assert response.json["status"] == "rejected" and response.json["reason"] == reason
     assert detail in response.json["detail"]
     assert bridge.store.counts() == {}
     assert bridge.store.get_event("stripe", SUBSCRIPTION_EVENT) is None
@@ -77,7 +77,7 @@ def test_bad_signature_stores_nothing_and_sends_nothing(bridge, reevo, headers, 
 
 def test_signature_with_the_wrong_secret_is_rejected(bridge, reevo):
     response = bridge.post("stripe", SUBSCRIPTION, secret="whsec_someone_else")
-    assert (response.status_code, response.json["reason"]) == (401, "bad_signature")
+    assert (response.status_code, response.json["reason"]) == (401, "signature_mismatch")
     assert bridge.store.counts() == {}
 
 

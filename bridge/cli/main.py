@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
 from bridge.mapping.loader import load_mapping, load_mappings
+from bridge.mapping.preview import preview_events
 from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
 
@@ -62,15 +63,7 @@ def cmd_preview(args) -> int:
     mapping = _load_one(args.mappings, args.source)
     body = json.loads(Path(args.payload).read_text())
     headers = json.loads(Path(args.headers).read_text()) if args.headers else {}
-    out = []
-    for event in mapping.read_events(body, headers):
-        rendered = mapping.render(event)
-        item = {"event": event.id, "type": event.type, "occurred_at": event.occurred_at}
-        if not rendered:
-            item["result"] = "ignored: no route matched"
-        item["deliveries"] = [vars(r) for r in rendered]
-        out.append(item)
-    print(json.dumps(out, indent=2))
+    print(json.dumps(preview_events(mapping, body, headers), indent=2))
     return 0
 
 

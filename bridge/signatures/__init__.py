@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from bridge.signatures.body_hmac import (ALGORITHMS, ENCODINGS, _sign_body, _sign_github, _sign_hmac,
                                          _sign_pandadoc, verify_docusign, verify_github, verify_hmac,
                                          verify_pandadoc, verify_shopify)
-from bridge.signatures.core import Signer, SignatureError, SignedRequest, Verifier
+from bridge.signatures.core import SignatureError, SignatureReason, SignedRequest, Signer, Verifier
 from bridge.signatures.hubspot import _sign_hubspot_v2, _sign_hubspot_v3, verify_hubspot_v2, verify_hubspot_v3
 from bridge.signatures.options import (_TIMED, _check_hmac, _check_token, _header_name, _one_of, _query_name,
                                        _signed_template, _text)
@@ -37,8 +37,8 @@ from bridge.signatures.timestamped import (CALENDLY, PADDLE, STRIPE, PairFormat,
                                            verify_stripe)
 
 __all__ = [
-    "SignatureError", "SignedRequest", "Verifier", "Signer", "Scheme", "REGISTRY", "SCHEMES", "SIGNERS",
-    "option_problems", "sign_request", "sign_stripe", "PairFormat", "STRIPE", "CALENDLY", "PADDLE",
+    "SignatureError", "SignatureReason", "SignedRequest", "Verifier", "Signer", "Scheme", "REGISTRY", "SCHEMES",
+    "SIGNERS", "option_problems", "sign_request", "sign_stripe", "PairFormat", "STRIPE", "CALENDLY", "PADDLE",
     "ALGORITHMS", "ENCODINGS", "verify_stripe", "verify_calendly", "verify_paddle", "verify_standard_webhooks",
     "verify_github", "verify_shopify", "verify_docusign", "verify_pandadoc", "verify_hubspot_v3",
     "verify_hubspot_v2", "verify_hmac", "verify_basic", "verify_token", "verify_none",

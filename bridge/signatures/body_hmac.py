@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bridge.signatures.core import (SignatureError, SignedRequest, _check_window, _decode, _encode, _hmac,
-                                    _require_any, _required, _utf8, _with_headers, _with_query,
+from bridge.signatures.core import (SignatureError, SignatureReason, SignedRequest, _check_window, _decode,
+                                    _encode, _hmac, _require_any, _required, _utf8, _with_headers, _with_query,
                                     _without_prefix)
 
 
@@ -48,9 +48,9 @@ def verify_docusign(request: SignedRequest, secrets, now: float, options: Mappin
     """DocuSign Connect: `X-DocuSign-Signature-1..N`, base64 HMAC-SHA256 of the body; any may match."""
     values = [(k, v.strip()) for k, v in request.headers.items() if _DOCUSIGN_HEADER.fullmatch(k)]
     if not values:
-        raise SignatureError("missing X-DocuSign-Signature-1 header")
+        raise SignatureError(SignatureReason.MISSING, "missing X-DocuSign-Signature-1 header")
     if not any(v for _, v in values):
-        raise SignatureError("empty X-DocuSign-Signature headers")
+        raise SignatureError(SignatureReason.MISSING, "empty X-DocuSign-Signature headers")
     candidates = [_decode(v, "base64", k) for k, v in values if v]
     _require_any((_hmac(key, request.body) for key in _utf8(secrets)), candidates)
 
@@ -59,9 +59,9 @@ def verify_pandadoc(request: SignedRequest, secrets, now: float, options: Mappin
     """PandaDoc: `?signature=<hex>` on the URL, HMAC-SHA256 of the body with the shared key."""
     value = request.query("signature")
     if value is None:
-        raise SignatureError("missing signature query parameter")
+        raise SignatureError(SignatureReason.MISSING, "missing signature query parameter")
     if not value.strip():
-        raise SignatureError("empty signature query parameter")
+        raise SignatureError(SignatureReason.MISSING, "empty signature query parameter")
     candidate = _decode(value.strip(), "hex", "signature query parameter")
     _require_any((_hmac(key, request.body) for key in _utf8(secrets)), [candidate])
 

@@ -1,10 +1,11 @@
 """What every scheme shares: the request and error types, and the building blocks.
 
 `SignedRequest` is what a verifier may look at; `SignatureError` is its only way to
-say no. The helpers below read headers, decode signatures, check the timestamp
-window and compare digests in constant time against every configured secret, and
-build the signed copies of a request (extra headers, extra query parameter) that
-the signers return. No secret or signature ever appears in an error message.
+say no, with one of four `SignatureReason`s (missing, malformed, expired, mismatch).
+The helpers below read headers, decode signatures, check the timestamp window and
+compare digests in constant time against every configured secret, and build the
+signed copies of a request (extra headers, extra query parameter) that the signers
+return. No secret or signature ever appears in an error message.
 """
 from __future__ import annotations
 
@@ -13,17 +14,30 @@ import binascii
 import hmac
 import re
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
+class SignatureReason(StrEnum):
+    """Why a request is not authentic: the `reason` of its 401 answer, log line and metric.
+
+    They tell an operator where to look: a sender that is not signing (or a misrouted
+    one), a proxy or sender mangling the signature, clock skew or replay, a wrong secret.
+    """
+
+    MISSING = "signature_missing"  # no signature, token or credentials where the scheme expects them
+    MALFORMED = "signature_malformed"  # present but unreadable: format, prefix, encoding, timestamp syntax
+    EXPIRED = "signature_expired"  # the signed timestamp is outside the tolerance (too old or too far ahead)
+    MISMATCH = "signature_mismatch"  # well-formed and timely, but no configured secret produces it
+
+
 class SignatureError(Exception):
-    """The request is not authentic. `detail` is safe to log and return."""
+    """The request is not authentic. `reason` classifies why; `detail` is safe to log and return."""
 
-    reason = "bad_signature"
-
-    def __init__(self, detail: str):
+    def __init__(self, reason: SignatureReason, detail: str):
         super().__init__(detail)
+        self.reason = reason
         self.detail = detail
 
 
@@ -58,15 +72,15 @@ class SignedRequest:
 def _required(request: SignedRequest, name: str) -> str:
     value = request.header(name)
     if value is None:
-        raise SignatureError(f"missing {name} header")
+        raise SignatureError(SignatureReason.MISSING, f"missing {name} header")
     if not value.strip():
-        raise SignatureError(f"empty {name} header")
+        raise SignatureError(SignatureReason.MISSING, f"empty {name} header")
     return value.strip()
 
 
 def _without_prefix(value: str, prefix: str, where: str) -> str:
     if not value.startswith(prefix):
-        raise SignatureError(f"{where} must start with {prefix!r}")
+        raise SignatureError(SignatureReason.MALFORMED, f"{where} must start with {prefix!r}")
     return value[len(prefix):]
 
 
@@ -75,9 +89,9 @@ def _decode(text: str, encoding: str, what: str) -> bytes:
     try:
         raw = bytes.fromhex(text) if encoding == "hex" else base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error):
-        raise SignatureError(f"{what} is not valid {encoding}") from None
+        raise SignatureError(SignatureReason.MALFORMED, f"{what} is not valid {encoding}") from None
     if not raw:
-        raise SignatureError(f"{what} is empty")
+        raise SignatureError(SignatureReason.MALFORMED, f"{what} is empty")
     return raw
 
 
@@ -98,7 +112,7 @@ def _require_any(expected: Iterable[bytes], candidates: list[bytes], what: str =
     for digest in expected:
         if any(hmac.compare_digest(digest, candidate) for candidate in candidates):
             return
-    raise SignatureError(f"no {what} matches a configured secret")
+    raise SignatureError(SignatureReason.MISMATCH, f"no {what} matches a configured secret")
 
 
 def _parse_pairs(header: str, separator: str = ",") -> list[tuple[str, str]]:
@@ -107,7 +121,7 @@ def _parse_pairs(header: str, separator: str = ",") -> list[tuple[str, str]]:
     for part in header.split(separator):
         key, eq, value = part.strip().partition("=")
         if not eq or not key or not value:
-            raise SignatureError("signature header is malformed")
+            raise SignatureError(SignatureReason.MALFORMED, "signature header is malformed")
         pairs.append((key, value))
     return pairs
 
@@ -122,14 +136,14 @@ def _check_window(raw: str, now: float, options: Mapping, default: float, per_se
     `per_second` is 1000 for millisecond timestamps.
     """
     if not _DIGITS.fullmatch(raw or ""):
-        raise SignatureError("signature timestamp is not an integer")
+        raise SignatureError(SignatureReason.MALFORMED, "signature timestamp is not an integer")
     stamp = int(raw)
     age = now - stamp / per_second
     tolerance = float(options.get("tolerance", default))
     if age > tolerance:
-        raise SignatureError("signature timestamp is too old")
+        raise SignatureError(SignatureReason.EXPIRED, "signature timestamp is too old")
     if -age > tolerance and not options.get("allow_future"):
-        raise SignatureError("signature timestamp is in the future")
+        raise SignatureError(SignatureReason.EXPIRED, "signature timestamp is in the future")
     return stamp
 
 

@@ -9,8 +9,8 @@ import hashlib
 import re
 from collections.abc import Mapping
 
-from bridge.signatures.core import (SignatureError, SignedRequest, _check_window, _decode, _encode, _hmac,
-                                    _require_any, _required, _utf8, _with_headers)
+from bridge.signatures.core import (SignatureError, SignatureReason, SignedRequest, _check_window, _decode,
+                                    _encode, _hmac, _require_any, _required, _utf8, _with_headers)
 
 
 # HubSpot decodes these escapes in the URI before signing (v3 only).
@@ -59,7 +59,7 @@ def verify_hubspot_v2(request: SignedRequest, secrets, now: float, options: Mapp
     """
     version = _required(request, "X-HubSpot-Signature-Version").lower()
     if version not in ("v1", "v2"):
-        raise SignatureError("X-HubSpot-Signature-Version must be v1 or v2 for this scheme")
+        raise SignatureError(SignatureReason.MALFORMED, "X-HubSpot-Signature-Version must be v1 or v2 for this scheme")
     candidate = _decode(_required(request, "X-HubSpot-Signature"), "hex", "X-HubSpot-Signature")
     expected = (hashlib.sha256(_hubspot_v2_message(version, request, s)).digest() for s in secrets)
     _require_any(expected, [candidate])

@@ -11,7 +11,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 
-from bridge.signatures.core import (SignatureError, SignedRequest, _decode, _require_any, _required,
+from bridge.signatures.core import (SignatureError, SignatureReason, SignedRequest, _decode, _require_any, _required,
                                     _with_headers, _with_query, _without_prefix)
 
 
@@ -25,7 +25,7 @@ def verify_basic(request: SignedRequest, secrets, now: float, options: Mapping) 
     value = _required(request, "Authorization")
     scheme, _, encoded = value.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        raise SignatureError("Authorization must be 'Basic <base64 of user:password>'")
+        raise SignatureError(SignatureReason.MALFORMED, "Authorization must be 'Basic <base64 of user:password>'")
     credentials = _decode(encoded.strip(), "base64", "Basic credentials")
     _require_secret(credentials, secrets, "Basic credentials")
 
@@ -39,9 +39,9 @@ def _token_value(request: SignedRequest, options: Mapping) -> str:
         value = request.query(options["query"])
         where = f"query parameter {options['query']}"
         if value is None:
-            raise SignatureError(f"missing {where}")
+            raise SignatureError(SignatureReason.MISSING, f"missing {where}")
         if not value:
-            raise SignatureError(f"empty {where}")
+            raise SignatureError(SignatureReason.MISSING, f"empty {where}")
         return value
     header = options["header"]
     return _without_prefix(_required(request, header), options.get("prefix", ""), header)
@@ -51,7 +51,7 @@ def verify_token(request: SignedRequest, secrets, now: float, options: Mapping) 
     """A shared secret sent as it is, in a header (`header`, optional `prefix`) or `query` parameter."""
     value = _token_value(request, options)
     if not value:
-        raise SignatureError("the token is empty")
+        raise SignatureError(SignatureReason.MISSING, "the token is empty")
     _require_secret(value.encode(), secrets, "token")
 
 

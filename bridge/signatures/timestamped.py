@@ -12,8 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from collections.abc import Mapping
 
-from bridge.signatures.core import (SignatureError, SignedRequest, _check_window, _decode, _encode, _hmac,
-                                    _parse_pairs, _require_any, _required, _utf8, _with_headers)
+from bridge.signatures.core import (SignatureError, SignatureReason, SignedRequest, _check_window, _decode,
+                                    _encode, _hmac, _parse_pairs, _require_any, _required, _utf8, _with_headers)
 
 
 # ---- `t=…,v1=…` schemes: Stripe, Calendly, Paddle -----------------------------------
@@ -41,7 +41,8 @@ def _verify_pairs(fmt: PairFormat, request: SignedRequest, secrets, now: float, 
     stamps = [v for k, v in pairs if k == fmt.stamp_key]
     signatures = [v for k, v in pairs if k == fmt.signature_key]
     if len(stamps) != 1 or not signatures:
-        raise SignatureError(f"{fmt.header} needs one {fmt.stamp_key}= and at least one {fmt.signature_key}=")
+        raise SignatureError(SignatureReason.MALFORMED,
+                             f"{fmt.header} needs one {fmt.stamp_key}= and at least one {fmt.signature_key}=")
     stamp = _check_window(stamps[0], now, options, fmt.tolerance)
     candidates = [_decode(s, "hex", f"{fmt.signature_key} signature") for s in signatures]
     message = f"{stamp}{fmt.joiner}".encode() + request.body
@@ -103,7 +104,7 @@ def _standard_keys(secrets) -> list[bytes]:
         except (ValueError, binascii.Error):
             continue
     if not keys:
-        raise SignatureError("no configured secret is whsec_ followed by base64")
+        raise SignatureError(SignatureReason.MISMATCH, "no configured secret is whsec_ followed by base64")
     return keys
 
 
@@ -112,11 +113,11 @@ def _standard_signatures(header: str, where: str) -> list[bytes]:
     for entry in header.split():
         version, comma, value = entry.partition(",")
         if not comma or not version or not value:
-            raise SignatureError(f"{where} is malformed (expected v1,<base64> entries)")
+            raise SignatureError(SignatureReason.MALFORMED, f"{where} is malformed (expected v1,<base64> entries)")
         if version == "v1":
             entries.append(_decode(value, "base64", f"{where} v1 signature"))
     if not entries:
-        raise SignatureError(f"{where} has no v1 signature")
+        raise SignatureError(SignatureReason.MALFORMED, f"{where} has no v1 signature")
     return entries
 
 

@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bridge.web import admin, admin_events, webhooks
+from bridge.web import admin, admin_events, console, webhooks
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery.worker import DeliveryWorker, RetryPolicy, WorkerPool
@@ -124,8 +124,8 @@ def startup_sources(settings: Settings) -> tuple[dict, dict]:
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
-    """Every configured secret value, for the scrubber: webhook secrets, API key, admin token, DSN."""
-    values = [settings.reevo_api_key, settings.admin_token, settings.sentry_dsn]
+    """Every configured secret value, for the scrubber: webhook secrets, API key, admin and viewer tokens, DSN."""
+    values = [settings.reevo_api_key, settings.admin_token, settings.viewer_token, settings.sentry_dsn]
     values += [secret for source in sources.values() for secret in source.secrets]
     return [v for v in values if v and v != SANDBOX_API_KEY]
 
@@ -156,6 +156,7 @@ def build_app(config=None, clock=None) -> Flask:
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_events.blueprint)
+    console.install(app, settings, clock)
     app.register_error_handler(HTTPException, webhooks.http_error)
     app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker, pool, clock,
                                        load_status)

@@ -1,4 +1,9 @@
-"""What gunicorn serves: `gunicorn app:app` (see gunicorn.conf.py)."""
-from bridge import create_app
+"""What gunicorn serves: `gunicorn -c gunicorn.conf.py app:app`.
 
-app = create_app()
+Under gunicorn the worker hook in bridge.web.server starts the app; any other WSGI
+server must call `app.extensions["bridge"].start()` itself.
+"""
+from bridge import create_app
+from bridge.web import server
+
+app = create_app(mappings_fallback=server.last_good_mappings())

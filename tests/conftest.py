@@ -1,7 +1,7 @@
 """Shared fixtures: the Reevo sandbox on a real HTTP server, and a bridge wired to it.
 
-The bridge runs with delivery threads off and an injected clock; tests drive the
-delivery worker step by step, so retry timing is asserted without waiting.
+The bridge is built but never started (no delivery threads) and has an injected clock;
+tests drive the delivery worker step by step, so retry timing is asserted without waiting.
 """
 import pytest
 import requests
@@ -34,7 +34,6 @@ def make_bridge(tmp_path, reevo):
             "REEVO_API_KEY": SANDBOX_KEY,
             "BRIDGE_STORE_URL": f"sqlite:///{tmp_path}/bridge-{len(built)}.db",
             "BRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
-            "BRIDGE_DELIVERY_THREADS": "0",
             "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
             **SOURCE_SECRETS,
             "BRIDGE_READ_TIMEOUT": "2",

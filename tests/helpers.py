@@ -1,6 +1,6 @@
 """Test helpers: the sandbox seen from a test, a bridge harness, a hand-moved clock.
 
-The bridge runs with delivery threads off and an injected clock; tests drive the
+The bridge is built, never started (no delivery threads), with an injected clock; tests drive the
 delivery worker step by step, so retry timing is asserted without waiting.
 """
 import json

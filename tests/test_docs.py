@@ -11,6 +11,7 @@ DOCUMENTS = ["mapping.md", "senders.md", "operating.md", "sandbox.md", "architec
 MAX_README_LINES = 300
 MAX_MODULE_LINES = 400
 MAX_LOOSE_MODULES = 6
+MAX_GUNICORN_CONF_LINES = 40
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
@@ -60,6 +61,12 @@ def test_every_relative_link_resolves(path):
 def test_bridge_holds_few_loose_modules():
     loose = sorted(p.name for p in (ROOT / "bridge").glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
     assert len(loose) <= MAX_LOOSE_MODULES, f"bridge/ has {len(loose)} loose modules: {', '.join(loose)}"
+
+
+def test_gunicorn_conf_is_a_thin_shim_and_the_sandbox_is_not_in_the_product():
+    lines = (ROOT / "gunicorn.conf.py").read_text().count("\n")
+    assert lines < MAX_GUNICORN_CONF_LINES, f"gunicorn.conf.py has {lines} lines; logic belongs in bridge/web/server.py"
+    assert not (ROOT / "bridge" / "sandbox").exists() and (ROOT / "sandbox" / "__init__.py").is_file()
 
 
 def test_no_module_is_over_the_limit():

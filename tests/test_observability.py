@@ -157,7 +157,8 @@ class SentryStandIn:
 def test_sentry_gets_dead_deliveries_and_pauses_with_tags_and_nothing_secret(make_bridge, reevo):
     sentry = SentryStandIn()
     try:
-        bridge = make_bridge(SENTRY_DSN=sentry.dsn, BRIDGE_ENVIRONMENT="test-env")
+        bridge = make_bridge(SENTRY_DSN=sentry.dsn, BRIDGE_ENVIRONMENT="test-env", BRIDGE_DELIVERY_THREADS=0)
+        bridge.runtime.start()  # Sentry is process-wide set-up: starting does it, building does not
         reevo.fault(count=1, status=401, method="PATCH")
         reevo.fault(count=1, status=422, method="PATCH",
                     body={"error": {"code": "unknown_field", "message": "no", "field": "x"}})

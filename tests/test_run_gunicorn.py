@@ -1,7 +1,9 @@
 """`make run`'s path with real processes: gunicorn, the sandbox child, `bridge send`."""
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 
@@ -20,9 +22,14 @@ def clean_env(**extra) -> dict:
     return env
 
 
-def gunicorn(env: dict) -> subprocess.Popen:
+def gunicorn(env: dict, output=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def responds(url: str):
@@ -70,6 +77,8 @@ def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
     ({"BRIDGE_SANDBOX": "maybe"}, "BRIDGE_SANDBOX='maybe' is not a boolean"),
     ({"REEVO_API_KEY": "k", "BRIDGE_STORE_URL": "memory://", "BRIDGE_WEB_WORKERS": "2"}, "memory://"),
     ({"REEVO_API_KEY": "k", "BRIDGE_MAPPINGS_DIR": "BAD"}, "bad.yaml: line 2, column 1: not valid YAML"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_WEB_WORKERS": "abc"}, "BRIDGE_WEB_WORKERS='abc' is not a whole number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_WEB_THREADS": "0"}, "BRIDGE_WEB_THREADS='0' must be at least 1"),
 ])
 def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
     if env.get("BRIDGE_MAPPINGS_DIR") == "BAD":
@@ -79,3 +88,40 @@ def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
     output = process.communicate(timeout=30)[0]
     assert process.returncode != 0
     assert message in output
+
+
+def test_a_reload_then_a_stop_leaves_no_sandbox_running(tmp_path):
+    """Issue 15 bug 2: the master re-executes gunicorn.conf.py on SIGHUP; the sandbox handle survives it."""
+    bridge_port, sandbox_port = free_port(), free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = clean_env(BRIDGE_SANDBOX=1, BRIDGE_SANDBOX_PORT=sandbox_port, BRIDGE_BIND=f"127.0.0.1:{bridge_port}",
+                    BRIDGE_STORE_URL=f"sqlite:///{tmp_path}/bridge.db", BRIDGE_WEB_WORKERS=1)
+    with open(log_path, "w") as log:
+        process = gunicorn(env, output=log)
+    try:
+        wait_for(lambda: responds(f"http://127.0.0.1:{bridge_port}/healthz")
+                 and responds(f"http://127.0.0.1:{sandbox_port}/api/v2/health"), what="bridge and sandbox")
+        process.send_signal(signal.SIGHUP)
+        booted = lambda: re.findall(r"Booting worker with pid: (\d+)", log_path.read_text())  # noqa: E731
+        wait_for(lambda: len(booted()) == 2, what="the worker started by the reload")
+        wait_for(lambda: responds(f"http://127.0.0.1:{bridge_port}/healthz"), what="the reloaded worker")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+        orphans = kill_sandboxes_on(sandbox_port)
+    assert not orphans, "the sandbox child stopped with the bridge, reload or not"
+
+
+def kill_sandboxes_on(port: int) -> list[int]:
+    """Kill what a failed stop left behind: sandbox processes started for this test's port."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if b"sandbox" in argv and str(port).encode() in argv:
+            found.append(int(entry))
+            os.kill(int(entry), signal.SIGKILL)
+    return found

@@ -98,13 +98,10 @@ def cmd_sandbox(args) -> int:
 def cmd_worker(args) -> int:
     """Deliver stored events without serving HTTP (a separate worker container)."""
     from bridge.delivery.worker import WorkerPool
-    from bridge.web.factory import build_worker, sandbox_banner
-    from bridge.telemetry.logs import configure_logging
+    from bridge.web.factory import build_worker, setup_process
     from bridge.store import open_store
     settings = load_settings()
-    configure_logging()
-    if settings.sandbox:
-        print(sandbox_banner(settings), file=sys.stderr)
+    setup_process(settings, {})
     from bridge.ops.retention import start_retention
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, time.time)

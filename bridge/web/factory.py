@@ -1,7 +1,6 @@
-"""Wires settings, mappings, store, Reevo client and workers into one running bridge."""
+"""Wires settings, mappings, store, Reevo client and workers into one bridge; `Runtime.start` runs it."""
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import signal
@@ -22,7 +21,7 @@ from bridge.mapping.loader import load_mappings
 from bridge.mapping.model import MappingError
 from bridge.telemetry.logs import SCRUBBER, configure_logging, log_state
 from bridge.delivery.reevo_client import ReevoClient
-from bridge.ops.retention import start_retention
+from bridge.ops.retention import RetentionThread, start_retention
 from bridge.store import open_store
 from bridge.delivery.targets import TargetResolver
 
@@ -31,15 +30,37 @@ log = logging.getLogger("bridge.web")
 
 @dataclass
 class Runtime:
-    """Everything one bridge process holds; kept in `app.extensions["bridge"]`."""
+    """Everything one bridge process holds; kept in `app.extensions["bridge"]`.
+
+    Building it only wires; `start()` does the process-wide set-up (logging, the log
+    scrubber, Sentry) and starts the delivery and retention threads, and `stop()` ends them.
+    """
 
     settings: Settings
     pipeline: AcceptPipeline
     store: object
     worker: DeliveryWorker
-    pool: WorkerPool | None
+    pool: WorkerPool | None = None
     clock: Callable[[], float] = time.time
     reload_status: dict = field(default_factory=lambda: {"status": "loaded"})
+    supervisor: int | None = None  # the gunicorn master's pid, asked to reload every worker
+    retention: RetentionThread | None = None
+
+    def start(self, supervisor: int | None = None) -> Runtime:
+        """Set up this process for serving and start its background threads (once)."""
+        settings = self.settings
+        setup_process(settings, self.pipeline.sources)
+        self.supervisor = supervisor
+        if settings.delivery_threads and self.pool is None:
+            self.pool = WorkerPool(self.worker, settings.delivery_threads, settings.poll_interval).start()
+            self.retention = start_retention(self.store, settings.retention_days, self.clock)
+        return self
+
+    def stop(self, timeout: float) -> bool:
+        """Stop claiming; let in-flight deliveries finish for up to `timeout`. True if all did."""
+        if self.retention is not None:
+            self.retention.stop()
+        return self.pool.stop(timeout=timeout) if self.pool is not None else True
 
     def reload(self) -> dict:
         """Re-read the mapping files; on any problem keep the mappings in use and say why.
@@ -54,9 +75,8 @@ class Runtime:
             log_state(log, "reload rejected; the previous mappings stay in use", logging.ERROR,
                       problems=exc.problems)
             return self.reload_status
-        supervisor = _supervisor_pid()
-        if supervisor:
-            os.kill(supervisor, signal.SIGHUP)
+        if self.supervisor and self.supervisor == os.getppid():
+            os.kill(self.supervisor, signal.SIGHUP)
             self.reload_status = {"status": "reloading", "at": self.clock(), "sources": sorted(sources)}
         else:
             SCRUBBER.add(secret_values(self.settings, sources))
@@ -66,10 +86,13 @@ class Runtime:
         return self.reload_status
 
 
-def _supervisor_pid() -> int | None:
-    """The gunicorn master's pid when this process is one of its workers (set in gunicorn.conf.py)."""
-    pid = os.environ.get("BRIDGE_SUPERVISOR_PID", "")
-    return int(pid) if pid.isdigit() and int(pid) == os.getppid() else None
+def setup_process(settings: Settings, sources: dict) -> None:
+    """Process-wide set-up for serving or delivering: logging, the log scrubber, Sentry."""
+    configure_logging(settings.log_format)
+    if settings.sandbox:
+        log.warning(sandbox_banner(settings))
+    SCRUBBER.add(secret_values(settings, sources))
+    init_sentry(settings.sentry_dsn, settings.environment)
 
 
 def sandbox_banner(settings: Settings) -> str:
@@ -109,18 +132,17 @@ def load_web_sources(settings: Settings, directory: str | None = None):
     return sources
 
 
-def startup_sources(settings: Settings) -> tuple[dict, dict]:
+def startup_sources(settings: Settings, fallback: str | None = None) -> tuple[dict, dict]:
     """(sources, load status). A worker started by a gunicorn reload whose new files are bad
-    falls back to the last good copy the master keeps (BRIDGE_MAPPINGS_SNAPSHOT)."""
-    snapshot = os.environ.get("BRIDGE_MAPPINGS_SNAPSHOT")
+    falls back to `fallback`, the last good copy the master keeps (bridge.web.server)."""
     try:
         return load_web_sources(settings), {"status": "loaded"}
     except MappingError as exc:
-        if not snapshot:
+        if not fallback:
             raise
         log_state(log, "mapping files have problems; using the last good copy", logging.ERROR,
                   problems=exc.problems)
-        return load_web_sources(settings, snapshot), {"status": "rejected", "problems": exc.problems}
+        return load_web_sources(settings, fallback), {"status": "rejected", "problems": exc.problems}
 
 
 def secret_values(settings: Settings, sources: dict) -> list[str]:
@@ -130,23 +152,13 @@ def secret_values(settings: Settings, sources: dict) -> list[str]:
     return [v for v in values if v and v != SANDBOX_API_KEY]
 
 
-def build_app(config=None, clock=None) -> Flask:
+def build_app(config=None, clock=None, mappings_fallback: str | None = None) -> Flask:
     """See bridge.create_app."""
     settings = config if isinstance(config, Settings) else load_settings(config)
     clock = clock or time.time
-    configure_logging(settings.log_format)
-    if settings.sandbox:
-        log.warning(sandbox_banner(settings))
-    sources, load_status = startup_sources(settings)
-    SCRUBBER.add(secret_values(settings, sources))
-    init_sentry(settings.sentry_dsn, settings.environment)
+    sources, load_status = startup_sources(settings, mappings_fallback)
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, clock)
-    pool = None
-    if settings.delivery_threads:
-        pool = WorkerPool(worker, settings.delivery_threads, settings.poll_interval).start()
-        atexit.register(pool.stop)
-        atexit.register(start_retention(store, settings.retention_days, clock).stop)
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
@@ -158,6 +170,6 @@ def build_app(config=None, clock=None) -> Flask:
     app.register_blueprint(admin_events.blueprint)
     console.install(app, settings, clock)
     app.register_error_handler(HTTPException, webhooks.http_error)
-    app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker, pool, clock,
-                                       load_status)
+    app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker,
+                                       clock=clock, reload_status=load_status)
     return app

@@ -16,7 +16,7 @@ TOKEN = "reload-admin-token"
 
 
 def post_extra(bridge, number: int):
-    return requests.post(f"{bridge.url}/webhooks/extra", timeout=5, headers={"Content-Type": "application/json"},
+    return requests.post(f"{bridge.url}/webhooks/extra", timeout=10, headers={"Content-Type": "application/json"},
                          data=json.dumps({"id": f"x{number}", "o": DEMO_OPPORTUNITY_ID, "s": "closed_won"}))
 
 

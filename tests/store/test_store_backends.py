@@ -207,7 +207,9 @@ def test_redis_down_at_start_is_a_clear_error(tmp_path):
 
 
 def test_redis_restart_with_aof_keeps_what_was_acknowledged(private_redis):
-    server = private_redis()
+    # appendfsync always: with everysec, a busy disk lets Redis postpone even the write(2) of
+    # the AOF for up to 2 s, so a kill -9 right after the answer could lose it (seen under load).
+    server = private_redis("--appendfsync", "always")
     store = open_store(server.url)
     assert store.accept(event(), [delivery()], T0) == ACCEPTED
     server.kill()

@@ -149,8 +149,13 @@ def test_the_retention_thread_purges_by_itself(tmp_path):
     store.close()
 
 
-def test_a_bridge_with_delivery_threads_runs_retention(make_bridge):
+def test_a_started_bridge_runs_retention_and_a_built_one_does_not(make_bridge):
     before = sum(1 for t in threading.enumerate() if t.name == "bridge-retention")
     bridge = make_bridge(BRIDGE_DELIVERY_THREADS=1)
-    assert sum(1 for t in threading.enumerate() if t.name == "bridge-retention") == before + 1
-    bridge.runtime.pool.stop()
+    assert sum(1 for t in threading.enumerate() if t.name == "bridge-retention") == before, "building starts nothing"
+    bridge.runtime.start()
+    try:
+        assert sum(1 for t in threading.enumerate() if t.name == "bridge-retention") == before + 1
+    finally:
+        assert bridge.runtime.stop(timeout=10)
+    assert sum(1 for t in threading.enumerate() if t.name == "bridge-retention") == before

@@ -11,11 +11,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.store.interface import Store
 from bridge import signatures
 from bridge.telemetry import alerts, metrics
 from bridge.mapping.model import Delivery, Failure, Mapping
 from bridge.telemetry.logs import log_state
-from bridge.store import ACCEPTED, DEAD, DUPLICATE, IGNORED, EventRecord, NewDelivery, StoreUnavailable
+from bridge.store import (ACCEPTED, DEAD, DUPLICATE, IGNORED, AcceptResult, EventOutcome, EventRecord, NewDelivery,
+                          StoreUnavailable)
 
 log = logging.getLogger("bridge.accept")
 
@@ -57,7 +59,7 @@ def build_sources(mappings: dict[str, Mapping], env: dict, demo_secret: str | No
 class AcceptPipeline:
     """Handles `POST /webhooks/<source>` once Flask has read the raw body."""
 
-    def __init__(self, sources: dict[str, Source], store, clock):
+    def __init__(self, sources: dict[str, Source], store: Store, clock):
         self.sources = sources
         self.store = store
         self.clock = clock
@@ -100,14 +102,13 @@ class AcceptPipeline:
             record.outcome, record.reason = IGNORED, "no_route_matched"
         deliveries = [new_delivery(r) for r in rendered]
         try:
-            status = self.store.accept(record, deliveries, now)
+            stored = self.store.accept(record, deliveries, now)
         except StoreUnavailable as exc:
             log_state(log, "store unavailable", logging.ERROR, source=mapping.source, event_id=event.id,
                       reason="store_unavailable", detail=str(exc))
             raise Rejection(503, "store_unavailable", "the event store is unavailable; retry later",
                             retry_after=5) from None
-        if status == ACCEPTED and not rendered:
-            status = IGNORED
+        status: AcceptResult | EventOutcome = IGNORED if stored == ACCEPTED and not rendered else stored
         metrics.EVENTS.labels(mapping.source, status).inc()
         if status == ACCEPTED:
             _report_dead(mapping.source, event.id, deliveries)

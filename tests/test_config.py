@@ -1,12 +1,26 @@
 """Settings: checked at start, every bad value named."""
 import pytest
 
-from bridge.config import SANDBOX_API_KEY, ConfigError, load_settings
+from dataclasses import fields
+
+from bridge.config import SANDBOX_API_KEY, ConfigError, Settings, StoreSettings, load_settings
 
 
 def test_sandbox_mode_defaults_to_the_stand_in():
     settings = load_settings({"BRIDGE_SANDBOX": "1", "BRIDGE_SANDBOX_PORT": "9999"})
     assert (settings.reevo_api_url, settings.reevo_api_key) == ("http://127.0.0.1:9999", SANDBOX_API_KEY)
+
+
+def test_an_unset_variable_gives_the_default_of_its_settings_field():
+    settings = load_settings({"REEVO_API_KEY": "k"})
+    differs = {f.name: getattr(settings, f.name) for f in fields(Settings)
+               if f.name not in ("reevo_api_key", "env") and getattr(settings, f.name) != f.default}
+    assert differs == {}  # a literal in load_settings that drifted from the field would show here
+
+
+def test_the_store_settings_are_the_same_defaults():
+    for f in fields(StoreSettings):
+        assert getattr(Settings, f.name) == f.default
 
 
 def test_a_key_means_the_real_api():

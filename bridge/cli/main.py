@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, load_settings
+from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, Settings, load_settings
 from bridge.mapping.loader import load_mapping, load_mappings
 from bridge.mapping.preview import preview_events
 from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
@@ -39,7 +39,8 @@ def _live_problems(mappings) -> list[str]:
     from bridge.ops.live_check import live_problems
     from bridge.delivery.reevo_client import ReevoClient, ReevoError
     settings = load_settings()
-    client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key)
+    client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key, settings.connect_timeout,
+                         settings.read_timeout)
     try:
         schema = client.get_schema("opportunity")
     except ReevoError as exc:
@@ -142,7 +143,7 @@ def cmd_show(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bridge")
-    parser.add_argument("--mappings", default=os.environ.get("BRIDGE_MAPPINGS_DIR", "mappings"),
+    parser.add_argument("--mappings", default=os.environ.get("BRIDGE_MAPPINGS_DIR") or Settings.mappings_dir,
                         help="mappings folder (default: $BRIDGE_MAPPINGS_DIR or ./mappings)")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="lint every mapping file")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bridge.store.interface import Store
 from bridge.accept import new_delivery
 from bridge.ops.rebuild import stored_event
 from bridge.store import DEAD, DeliveryRecord, NewDelivery
@@ -52,7 +53,7 @@ class Backtest:
     changed: list[EventChange] = field(default_factory=list)
 
 
-def run_backtest(sources: dict, store, source: str, count: int) -> Backtest:
+def run_backtest(sources: dict, store: Store, source: str, count: int) -> Backtest:
     """Compare the current mapping of `source` with the stored deliveries of its last `count` events."""
     mapping = sources[source].mapping
     result = Backtest(source)
@@ -71,7 +72,7 @@ def run_backtest(sources: dict, store, source: str, count: int) -> Backtest:
     return result
 
 
-def _last_events(store, source: str, count: int) -> list[dict]:
+def _last_events(store: Store, source: str, count: int) -> list[dict]:
     """The newest `count` events of the source (list_events pages newest first)."""
     found: list[dict] = []
     cursor = None

@@ -12,6 +12,7 @@ from dataclasses import asdict
 
 from jmespath.exceptions import JMESPathError
 
+from bridge.store.interface import Store
 from bridge.mapping.expressions import truthy
 from bridge.ops.rebuild import stored_event
 from bridge.store import FINISHED, DEAD, DeliveryRecord
@@ -44,7 +45,7 @@ def patch_request(record: DeliveryRecord) -> dict:
             "body": {"attributes": record.attributes}}
 
 
-def event_detail(store, sources: dict, source: str, event_id: str) -> dict | None:
+def event_detail(store: Store, sources: dict, source: str, event_id: str) -> dict | None:
     """The stored event, its routes (matched or not) and its deliveries with their attempts; None if not stored."""
     event = store.get_event(source, event_id)
     if event is None:

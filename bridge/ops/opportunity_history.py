@@ -8,12 +8,13 @@ delivered delivery with the latest occurred_at (the order the stale guard keeps)
 """
 from __future__ import annotations
 
+from bridge.store.interface import Store
 from bridge.store import DELIVERED, SUPERSEDED, DeliveryRecord
 
 MAX_DELIVERIES = 2000  # deliveries shown, the oldest first; "truncated" says when there are more
 
 
-def opportunity_history(store, opportunity: str, limit: int = MAX_DELIVERIES) -> dict:
+def opportunity_history(store: Store, opportunity: str, limit: int = MAX_DELIVERIES) -> dict:
     """{"opportunity", "deliveries": [...oldest first], "fields": {field: newest applied value}, "truncated"}."""
     records = store.deliveries_for_opportunity(opportunity, limit=limit + 1)
     truncated = len(records) > limit

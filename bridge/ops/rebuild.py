@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bridge.store.interface import Store
 from bridge.accept import new_delivery
 from bridge.mapping.model import Event, Mapping
 from bridge.telemetry.logs import log_state
@@ -86,7 +87,7 @@ def actions_for(existing: list[DeliveryRecord], rendered: list[NewDelivery]) -> 
     return actions
 
 
-def prepare(sources: dict, store, source: str, event_id: str, routes: list[str] | None = None) -> Rebuild:
+def prepare(sources: dict, store: Store, source: str, event_id: str, routes: list[str] | None = None) -> Rebuild:
     """Read the stored event and render it with the current mapping; writes nothing.
 
     `sources` maps a source name to an object with a `.mapping` (runtime.pipeline.sources).
@@ -110,7 +111,7 @@ def prepare(sources: dict, store, source: str, event_id: str, routes: list[str] 
     return Rebuild(source, event_id, rendered, actions_for(existing, rendered), missing)
 
 
-def apply(store, rebuild: Rebuild, now: float) -> Rebuild:
+def apply(store: Store, rebuild: Rebuild, now: float) -> Rebuild:
     """Hand a prepared rendering to `store.rebuild` (one atomic step) and log what it did."""
     if rebuild.deliveries:
         rebuild.rebuilt = store.rebuild(rebuild.source, rebuild.event_id, rebuild.deliveries, now)
@@ -120,7 +121,7 @@ def apply(store, rebuild: Rebuild, now: float) -> Rebuild:
     return rebuild
 
 
-def rebuild_event(sources: dict, store, source: str, event_id: str, now: float,
+def rebuild_event(sources: dict, store: Store, source: str, event_id: str, now: float,
                   routes: list[str] | None = None) -> Rebuild:
     """Render a stored event with the current mapping and apply it; see `prepare` and `apply`."""
     return apply(store, prepare(sources, store, source, event_id, routes), now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bridge.store.interface import Store
 from bridge.ops.rebuild import Rebuild, RebuildError, is_unresolved, prepare, rebuild_event
 from bridge.store import REPLAYABLE, DeliveryRecord, target_key
 from bridge.store.query import check_filter, matches
@@ -30,7 +31,7 @@ class ReplayPlan:
         return grouped
 
 
-def plan(store, ids: list[int] | None, filter: dict | None) -> ReplayPlan:
+def plan(store: Store, ids: list[int] | None, filter: dict | None) -> ReplayPlan:
     """What a replay of these ids (or of everything matching `filter`) would take; reads only.
 
     Only replayable statuses are taken (dead, delivered, superseded, retrying); with ids,
@@ -61,7 +62,7 @@ def check_sources(replay_plan: ReplayPlan, sources: dict) -> None:
                            "deliveries out of the replay (e.g. filter by another source)")
 
 
-def preview(replay_plan: ReplayPlan, sources: dict, store) -> list[Rebuild]:
+def preview(replay_plan: ReplayPlan, sources: dict, store: Store) -> list[Rebuild]:
     """Each event's new rendering, restricted to the routes to rebuild; writes nothing."""
     check_sources(replay_plan, sources)
     found = []
@@ -80,7 +81,7 @@ def counts(replay_plan: ReplayPlan, rebuilds: list[Rebuild], replayed: int, appl
             "not_rebuilt": max(0, len(replay_plan.rebuild) - rebuilt)}
 
 
-def run(replay_plan: ReplayPlan, sources: dict, store, filter: dict | None, now: float) -> dict:
+def run(replay_plan: ReplayPlan, sources: dict, store: Store, filter: dict | None, now: float) -> dict:
     """Replay what had a target, rebuild what did not (each event atomically); the counts.
 
     Sources are checked first: an unknown one raises RebuildError and nothing changes.
@@ -98,7 +99,7 @@ def run(replay_plan: ReplayPlan, sources: dict, store, filter: dict | None, now:
     return counts(replay_plan, rebuilds, replayed, applied=True)
 
 
-def _all(store, filter: dict) -> list[DeliveryRecord]:
+def _all(store: Store, filter: dict) -> list[DeliveryRecord]:
     found, cursor = [], None
     while True:
         page, cursor = store.list_deliveries(filter, 500, cursor)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from bridge.store.interface import Store
 from bridge.telemetry.logs import log_state
 from bridge.store import StoreUnavailable
 
@@ -21,7 +22,7 @@ DAY = 86400.0
 class Retention:
     """Decides when to purge and what is old enough."""
 
-    def __init__(self, store, days: float, clock, interval: float = 3600.0):
+    def __init__(self, store: Store, days: float, clock, interval: float = 3600.0):
         self.store = store
         self.days = days
         self.clock = clock
@@ -73,6 +74,6 @@ class RetentionThread:
             self.stop_event.wait(self.check_every)
 
 
-def start_retention(store, days: float, clock, check_every: float = 60.0) -> RetentionThread:
+def start_retention(store: Store, days: float, clock, check_every: float = 60.0) -> RetentionThread:
     """Start the purge thread for a process that runs delivery workers."""
     return RetentionThread(Retention(store, days, clock), check_every).start()

@@ -9,20 +9,54 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-# Delivery statuses. A delivery moves queued → delivering → delivered | retrying | dead | superseded.
-QUEUED, DELIVERING, DELIVERED, RETRYING, DEAD = "queued", "delivering", "delivered", "retrying", "dead"
-SUPERSEDED = "superseded"
+from bridge.config import StoreSettings
+
+if TYPE_CHECKING:
+    from bridge.store.interface import Store
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery is: queued → delivering → delivered | retrying | dead | superseded.
+
+    A StrEnum: the member is its text, so stored values, JSON and metric labels are the words.
+    """
+
+    QUEUED = "queued"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    SUPERSEDED = "superseded"
+
+
+class AcceptResult(StrEnum):
+    """What `accept()` reports for an event."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"  # the same event id with another body: counted, not applied
+
+
+class EventOutcome(StrEnum):
+    """A stored event's outcome: accepted, or ignored when no route wanted it."""
+
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+
+
+QUEUED, DELIVERING, DELIVERED = DeliveryStatus.QUEUED, DeliveryStatus.DELIVERING, DeliveryStatus.DELIVERED
+RETRYING, DEAD, SUPERSEDED = DeliveryStatus.RETRYING, DeliveryStatus.DEAD, DeliveryStatus.SUPERSEDED
 PENDING = (QUEUED, RETRYING, DELIVERING)
 STATUSES = (QUEUED, DELIVERING, RETRYING, DELIVERED, SUPERSEDED, DEAD)
 FINISHED = (DELIVERED, SUPERSEDED)  # purged after the retention time; dead ones only on request
 REPLAYABLE = (DEAD, DELIVERED, SUPERSEDED, RETRYING)
 
-# What accept() reports for an event.
-ACCEPTED, DUPLICATE, CONFLICT = "accepted", "duplicate", "conflict"
-# A stored event's outcome is ACCEPTED, or IGNORED when no route wanted it.
-IGNORED = "ignored"
+ACCEPTED, DUPLICATE, CONFLICT = AcceptResult.ACCEPTED, AcceptResult.DUPLICATE, AcceptResult.CONFLICT
+IGNORED = EventOutcome.IGNORED
 # The target key of a delivery that died before its target was known (a mapping failure).
 UNRESOLVED = "unresolved"
 
@@ -50,7 +84,7 @@ class EventRecord:
     type: str | None
     occurred_at: str | None
     body_hash: str
-    outcome: str = ACCEPTED  # or IGNORED
+    outcome: EventOutcome = EventOutcome.ACCEPTED
     reason: str | None = None
     data: object = None  # the event as received, kept so a fixed mapping can replay it
     data_json: str | None = None  # `data` already encoded as JSON, if the caller has it
@@ -69,7 +103,7 @@ class NewDelivery:
     route: str
     target: dict
     attributes: dict
-    status: str = QUEUED
+    status: DeliveryStatus = QUEUED
     error: dict | None = None
 
 
@@ -94,7 +128,7 @@ class DeliveryRecord:
     route: str
     target: dict
     attributes: dict
-    status: str
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: float
     received_at: float
@@ -155,7 +189,7 @@ def _query(url: str, parts, allowed: dict) -> dict:
     return options
 
 
-def open_store(url: str, *, redis_prefix: str = "bridge:"):
+def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix) -> Store:
     """Open the backend named by BRIDGE_STORE_URL; it answers (or this raises) before returning.
 
     Raises StoreConfigError for a URL that cannot be used and StoreUnavailable for a store
@@ -176,7 +210,7 @@ def open_store(url: str, *, redis_prefix: str = "bridge:"):
         raise StoreConfigError(_problem(url, str(exc))) from None
 
 
-def _open(url: str, parts, redis_prefix: str):
+def _open(url: str, parts, redis_prefix: str) -> Store:
     if parts.scheme == "memory":
         from bridge.store.memory import MemoryStore
         return MemoryStore(**_query(url, parts, {"max_events": int}))

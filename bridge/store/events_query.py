@@ -117,7 +117,7 @@ def event_row(event: dict, deliveries: list[tuple[str, str | None, str | None]])
 
     `deliveries` holds (status, target_key, opportunity_id) per delivery.
     """
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     opportunities: list[str] = []
     for status, key, opportunity_id in deliveries:
         counts[status] = counts.get(status, 0) + 1

@@ -23,15 +23,17 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-from bridge.store import (PENDING, REPLAYABLE, STATUSES, Completion, DeliveryRecord, EventRecord, InvalidQuery,
-                          NewDelivery, StoreConfigError, StoreUnavailable, target_key)
+from bridge.store import (PENDING, REPLAYABLE, STATUSES, AcceptResult, Completion, DeliveryRecord, DeliveryStatus,
+                          EventRecord, InvalidQuery, NewDelivery, StoreConfigError, StoreUnavailable, target_key)
 from bridge.store.events_query import ATTEMPT_LOG_SIZE
 from bridge.store.query import check_filter, check_limit, decode_cursor, encode_cursor, matches
 from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index", "issues", "candidates", "search")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index", "pace", "issues", "candidates",
+            "search")
+_PACE_TRIES = 100  # compare-and-set rounds before a pace update gives up (only under a storm of writers)
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
@@ -41,7 +43,7 @@ _BATCH = 500  # ids per replay script call
 class RedisStore(RedisConsoleQueries):
     """Store on a Redis server (redis://, rediss://; password in the URL)."""
 
-    def __init__(self, url: str, prefix: str = "bridge:", shown: str | None = None):
+    def __init__(self, url: str, prefix: str, shown: str | None = None):
         self.prefix = prefix
         self.shown = shown or url
         self.purge_batch = 500  # records removed per purge script call, so Redis is never blocked for long
@@ -81,10 +83,10 @@ class RedisStore(RedisConsoleQueries):
         return json.dumps([source, event_id], separators=(",", ":"))
 
     # ---- accept ---------------------------------------------------------------------
-    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> str:
+    def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
         keys, args = self._accept_call(event, deliveries, now)
-        return self._run("accept", args, keys=keys)
+        return AcceptResult(self._run("accept", args, keys=keys))
 
     def _accept_call(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> tuple[list, list]:
         """The accept script's keys and arguments (after the prefix) for one event."""
@@ -101,19 +103,22 @@ class RedisStore(RedisConsoleQueries):
         return [self._key("e", member)], args
 
     # ---- the queue --------------------------------------------------------------------
-    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None) -> list[DeliveryRecord]:
-        """Lease up to `limit` due deliveries, never two for one opportunity at once."""
+    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None,
+              hold_seconds: float = 0.0) -> list[DeliveryRecord]:
+        """Lease up to `limit` due deliveries, never two for one opportunity at once, none for a held one."""
         token = token or uuid.uuid4().hex
-        rows = self._run("claim", [token, _num(now), _num(now + lease_seconds), limit, max(_CLAIM_SCAN, limit)])
+        rows = self._run("claim", [token, _num(now), _num(now + lease_seconds), limit, max(_CLAIM_SCAN, limit),
+                                   _num(hold_seconds)])
         return [_record(id_, _as_dict(flat)) for id_, flat in rows]
 
     def _finish(self, delivery_id: int, token: str, now: float, status: str, set_: dict, clear=(),
                 give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None,
-                attempt: dict | None = None) -> bool:
+                attempt: dict | None = None, hold_until: float | None = None) -> bool:
         pairs = _pairs(**set_)
         clear = (*clear, *(name for name, value in set_.items() if value is None))  # None clears, as in SQL
         args = [str(delivery_id), token, _num(now), status, "1" if give_back else "0", opportunity_id or "",
-                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, len(pairs), *pairs, len(clear), *clear]
+                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, "" if hold_until is None else _num(hold_until),
+                len(pairs), *pairs, len(clear), *clear]
         for name, when in (applied or {}).items():
             if when:
                 args += [name, when]
@@ -133,15 +138,17 @@ class RedisStore(RedisConsoleQueries):
                 for c in completions]
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish(delivery_id, token, now, "retrying",
                             {"next_attempt_at": _num(when), "last_error": _dumps(error)},
-                            give_back=not count_attempt, attempt=attempt)
+                            give_back=not count_attempt, attempt=attempt, hold_until=hold_until)
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt)
+        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt,
+                            hold_until=hold_until)
 
     def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
@@ -154,6 +161,23 @@ class RedisStore(RedisConsoleQueries):
         with self._calling():
             values = cast("list[str | None]", self.client.hmget(self._key("f", opportunity_id), fields))
         return {name: value for name, value in zip(fields, values, strict=True) if value is not None}
+
+    # ---- the shared pace ----------------------------------------------------------------
+    def update_pace(self, transition):
+        """Read the pace state, run `transition`, write back with a compare-and-set script; retry on a race."""
+        for _ in range(_PACE_TRIES):
+            with self._calling():
+                before = self.client.get(self._key("pace")) or ""
+            state, result = transition(json.loads(before) if before else None)
+            if self._run("pace", [before, json.dumps(state, separators=(",", ":"))]) == 1:
+                return result
+        raise StoreUnavailable(f"Redis {self.shown}: the pace state changed under {_PACE_TRIES} updates in a row")
+
+    def read_pace(self) -> dict | None:
+        """The shared pace state (None before the first update)."""
+        with self._calling():
+            text = self.client.get(self._key("pace"))
+        return json.loads(text) if text else None
 
     # ---- operators --------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:
@@ -335,7 +359,7 @@ def _record(delivery_id, h: dict) -> DeliveryRecord:
     if h.get("opportunity_id"):
         extra["opportunity_id"] = h["opportunity_id"]
     return DeliveryRecord(int(delivery_id), h["source"], h["event_id"], h["route"], json.loads(h["target"]),
-                          json.loads(h["attributes"]), h["status"], int(h["attempts"]),
+                          json.loads(h["attributes"]), DeliveryStatus(h["status"]), int(h["attempts"]),
                           float(h["next_attempt_at"]), float(h["received_at"]), h.get("occurred_at"),
                           h.get("lease_token"), json.loads(h["last_error"]) if h.get("last_error") else None, extra)
 

@@ -63,9 +63,13 @@ MIGRATIONS = {
     CREATE INDEX deliveries_target_key ON deliveries (target_key);
     CREATE INDEX deliveries_opportunity ON deliveries (opportunity_id) WHERE opportunity_id IS NOT NULL;
     """,
+    # Opportunities held after a request whose result is unknown: claims skip them until `until`.
+    7: """
+    CREATE TABLE target_holds (target_key TEXT PRIMARY KEY, until REAL NOT NULL);
+    """,
     # The event list's type filter (the console's most used one after source) reads an index
     # instead of checking events one by one.
-    7: """
+    8: """
     CREATE INDEX events_type_received ON events (type, received_at);
     """,
 }

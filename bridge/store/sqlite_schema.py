@@ -70,7 +70,7 @@ MIGRATIONS = {
     # The event list's type filter (the console's most used one after source) reads an index
     # instead of checking events one by one.
     8: """
-    CREATE INDEX events_type_received ON events (type, received_at);
+    CREATE INDEX IF NOT EXISTS events_type_received ON events (type, received_at);
     """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench_render  # noqa: E402
 import bench_store  # noqa: E402
 import bench_http  # noqa: E402
+import bench_delivery  # noqa: E402
 
 
 def machine() -> str:
@@ -24,3 +25,5 @@ if __name__ == "__main__":
     bench_store.main()
     print("== HTTP: the bridge and a bare Flask app under the same gunicorn, driven by wrk ==")
     bench_http.main()
+    print("== delivery: a backlog drained by one worker process, without and with a shared rate ==")
+    bench_delivery.main()

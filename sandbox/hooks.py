@@ -79,7 +79,7 @@ def _summary(fault: dict) -> dict:
 def _fault_before(state, fault: dict | None):
     if fault is None:
         return None
-    if fault["mode"] == "respond":
+    if fault["mode"] in ("respond", "down"):
         if fault["delay"]:
             state.sleep(fault["delay"])
         if fault["status"] is None:
@@ -101,7 +101,11 @@ def _fault_after(state, fault: dict, response: Response) -> Response:
         state.sleep(fault["delay"])
     if fault["mode"] == "drop":
         return drop_connection()
-    return fault_response(fault) if fault["status"] is not None else response
+    if fault["status"] is not None:
+        return fault_response(fault)
+    for name, value in fault["headers"].items():  # the real answer, with the fault's headers (e.g. rate limits)
+        response.headers[name] = value
+    return response
 
 
 def fault_response(fault: dict) -> Response:

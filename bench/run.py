@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench_render  # noqa: E402
 import bench_store  # noqa: E402
 import bench_http  # noqa: E402
+import bench_tricks  # noqa: E402
 
 
 def machine() -> str:
@@ -22,5 +23,7 @@ if __name__ == "__main__":
     bench_render.main()
     print("== store: accept, claim+complete per backend ==")
     bench_store.main()
+    print("== speed tricks that reach into library internals, each against the code without it ==")
+    bench_tricks.main(["reevo", "logging"])
     print("== HTTP: the bridge and a bare Flask app under the same gunicorn, driven by wrk ==")
     bench_http.main()

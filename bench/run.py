@@ -10,6 +10,7 @@ import bench_render  # noqa: E402
 import bench_store  # noqa: E402
 import bench_http  # noqa: E402
 import bench_tricks  # noqa: E402
+import bench_delivery  # noqa: E402
 
 
 def machine() -> str:
@@ -27,3 +28,5 @@ if __name__ == "__main__":
     bench_tricks.main(["reevo", "logging"])
     print("== HTTP: the bridge and a bare Flask app under the same gunicorn, driven by wrk ==")
     bench_http.main()
+    print("== delivery: a backlog drained by one worker process, without and with a shared rate ==")
+    bench_delivery.main()

@@ -70,6 +70,14 @@ class Settings:
     target_wait_seconds: float = 3600.0
     match_cache_seconds: float = 300.0
     pause_probe_seconds: float = 30.0
+    delivery_batch: int = 10  # deliveries one claim takes (fewer with a rate: what the pace sends in 0.1 s)
+    retry_after_cap: float = 3600.0  # the longest Retry-After (or X-RateLimit-Reset) obeyed
+    # After a request whose result is unknown, nothing else goes to its opportunity for this long.
+    ambiguous_hold_seconds: float = 30.0
+    reevo_rate: float = 20.0  # requests per second to Reevo, every process together (0: no limit)
+    reevo_concurrency: int = 8  # requests in flight to Reevo, every process together (0: no limit)
+    breaker_failures: int = 10  # failed requests in a row that open the circuit breaker (0: never)
+    breaker_probe_seconds: float = 15.0  # while open, one probe this often
     env: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -171,6 +179,13 @@ def load_settings(env: dict | None = None) -> Settings:
         target_wait_seconds=_number(env, "BRIDGE_TARGET_WAIT_SECONDS", Settings.target_wait_seconds),
         match_cache_seconds=_number(env, "BRIDGE_MATCH_CACHE_SECONDS", Settings.match_cache_seconds),
         pause_probe_seconds=_number(env, "BRIDGE_PAUSE_PROBE_SECONDS", Settings.pause_probe_seconds),
+        retry_after_cap=_number(env, "BRIDGE_RETRY_AFTER_CAP", Settings.retry_after_cap, float, 1),
+        ambiguous_hold_seconds=_number(env, "BRIDGE_AMBIGUOUS_HOLD_SECONDS", Settings.ambiguous_hold_seconds),
+        reevo_rate=_number(env, "BRIDGE_REEVO_RATE", Settings.reevo_rate),
+        reevo_concurrency=_number(env, "BRIDGE_REEVO_CONCURRENCY", Settings.reevo_concurrency, int, 0),
+        breaker_failures=_number(env, "BRIDGE_BREAKER_FAILURES", Settings.breaker_failures, int, 0),
+        breaker_probe_seconds=_number(env, "BRIDGE_BREAKER_PROBE_SECONDS", Settings.breaker_probe_seconds,
+                                      float, 0.01),
         env=env,
     )
     request_limit = settings.connect_timeout + settings.read_timeout
@@ -179,4 +194,8 @@ def load_settings(env: dict | None = None) -> Settings:
         # send a newer change to the same opportunity.
         raise ConfigError(f"BRIDGE_LEASE_SECONDS={settings.lease_seconds:g} must be longer than "
                           f"BRIDGE_CONNECT_TIMEOUT + BRIDGE_READ_TIMEOUT ({request_limit:g})")
+    if settings.ambiguous_hold_seconds < settings.read_timeout:
+        # A request that outlived our read timeout may take as long again inside Reevo.
+        raise ConfigError(f"BRIDGE_AMBIGUOUS_HOLD_SECONDS={settings.ambiguous_hold_seconds:g} must be at least "
+                          f"BRIDGE_READ_TIMEOUT ({settings.read_timeout:g})")
     return settings

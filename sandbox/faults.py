@@ -7,6 +7,8 @@ Modes:
   (with the real response, or with ``status``/``body`` if given).
 - ``drop``: close the TCP connection without any response (after ``delay``);
   ``apply: true`` handles the request first.
+- ``down``: for ``seconds`` from when it is queued, answer every matching request with
+  ``status`` (default 503) without handling it — an outage; ``count`` does not apply.
 
 A fault matches a request when its optional ``method`` equals the request's and its
 optional ``path`` is a prefix of the request path; each match uses one of ``count``.
@@ -17,12 +19,14 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import time
 
 from .errors import FAULT_CODE_BY_STATUS, ApiError, error_body
 
-MODES = ("respond", "apply_then_delay", "drop")
+MODES = ("respond", "apply_then_delay", "drop", "down")
 MAX_DELAY_SECONDS = 30
-_SPEC_KEYS = {"count", "status", "headers", "body", "delay", "mode", "method", "path", "apply"}
+MAX_DOWN_SECONDS = 3600
+_SPEC_KEYS = {"count", "status", "headers", "body", "delay", "mode", "method", "path", "apply", "seconds"}
 
 
 def _bad(message: str) -> ApiError:
@@ -45,7 +49,13 @@ def parse_fault(spec: object) -> dict:
         "method": _optional_str(spec.get("method"), "method"),
         "path": _optional_str(spec.get("path"), "path"),
         "apply": spec.get("apply", False),
+        "seconds": None,
     }
+    if fault["mode"] == "down":
+        fault["seconds"] = _seconds(spec.get("seconds"))
+        fault["status"] = 503 if fault["status"] is None else fault["status"]
+    elif "seconds" in spec:
+        raise _bad("seconds applies to mode down only")
     _check_consistency(fault)
     fault["method"] = fault["method"].upper() if fault["method"] else None
     return fault
@@ -60,6 +70,12 @@ def _int(value: object, name: str, low: int, high: int) -> int:
 def _delay(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_DELAY_SECONDS:
         raise _bad(f"delay must be a number of seconds from 0 to {MAX_DELAY_SECONDS}")
+    return float(value)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_DOWN_SECONDS:
+        raise _bad(f"a down fault needs seconds, a number from 0 (excluded) to {MAX_DOWN_SECONDS}")
     return float(value)
 
 
@@ -97,23 +113,30 @@ def fault_response_body(fault: dict):
 class FaultQueue:
     """Thread-safe FIFO of pending faults."""
 
-    def __init__(self):
+    def __init__(self, clock=time.monotonic):
         self._lock = threading.Lock()
         self._pending: list[dict] = []
         self._ids = itertools.count(1)
+        self._clock = clock
 
     def add(self, fault: dict) -> dict:
         """Queue a parsed fault; return it with its id and remaining count."""
         with self._lock:
             entry = dict(fault, id=next(self._ids), remaining=fault["count"])
+            if fault["mode"] == "down":
+                entry["until"] = self._clock() + fault["seconds"]
             self._pending.append(entry)
             return copy.deepcopy(entry)
 
     def take(self, method: str, path: str) -> dict | None:
-        """Consume one use of the first fault matching this request, if any."""
+        """Consume one use of the first fault matching this request, if any (a down fault lasts its time)."""
         with self._lock:
+            now = self._clock()
+            self._pending = [e for e in self._pending if e["mode"] != "down" or e["until"] > now]
             for entry in self._pending:
                 if _matches(entry, method, path):
+                    if entry["mode"] == "down":
+                        return copy.deepcopy(entry)
                     entry["remaining"] -= 1
                     if entry["remaining"] <= 0:
                         self._pending.remove(entry)

@@ -79,7 +79,7 @@ def _summary(fault: dict) -> dict:
 def _fault_before(state, fault: dict | None):
     if fault is None:
         return None
-    if fault["mode"] == "respond":
+    if fault["mode"] in ("respond", "down"):
         if fault["delay"]:
             state.sleep(fault["delay"])
         if fault["status"] is None:

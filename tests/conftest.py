@@ -37,6 +37,10 @@ def make_bridge(tmp_path, reevo):
             "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
             **SOURCE_SECRETS,
             "BRIDGE_READ_TIMEOUT": "2",
+            # The clock stands still unless a test moves it: no pace (a rate would send one request per
+            # instant), and a short hold after unknown outcomes that tests step over.
+            "BRIDGE_REEVO_RATE": "0",
+            "BRIDGE_AMBIGUOUS_HOLD_SECONDS": "2",
         }
         env.update({k: str(v) for k, v in overrides.items()})
         clock = Clock()

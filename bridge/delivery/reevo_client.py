@@ -18,6 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.hooks import default_hooks
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bridge import __version__
 from bridge.telemetry import metrics
@@ -33,6 +34,7 @@ class OutcomeKind(StrEnum):
 
 
 DELIVERED, RETRY, DEAD, PAUSED = OutcomeKind.DELIVERED, OutcomeKind.RETRY, OutcomeKind.DEAD, OutcomeKind.PAUSED
+TRANSPORT_CODES = frozenset({"timeout", "connection_error"})  # no HTTP answer at all
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 PAUSE_STATUSES = frozenset({401, 403})
 
@@ -51,6 +53,9 @@ class Outcome:
     message: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait
     data: dict | None = None
+    ambiguous: bool = False  # the request may have been applied, or may still be (timeout, reset, 5xx)
+    limit_remaining: int | None = None  # X-RateLimit-Remaining, when Reevo sends it
+    limit_reset: float | None = None    # X-RateLimit-Reset, as seconds from now
 
     def error(self) -> dict:
         """The part kept in the store as the delivery's last error."""
@@ -148,23 +153,66 @@ def _measured(operation: str):
 
 
 def classify_error(exc: Exception) -> Outcome:
-    """Connection errors and timeouts are always worth another try."""
+    """Connection errors and timeouts are always worth another try.
+
+    Its result is unknown (`ambiguous`) unless the request surely never left: the
+    connection could not be opened (refused, unreachable, connect timeout).
+    """
     kind = "timeout" if isinstance(exc, requests.Timeout) else "connection_error"
-    return Outcome(RETRY, code=kind, message=type(exc).__name__)
+    return Outcome(RETRY, code=kind, message=type(exc).__name__, ambiguous=not _never_sent(exc))
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the error happened while connecting, before any byte of the request was written."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        reason = getattr(current, "reason", None)
+        inner = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        current = reason if isinstance(reason, BaseException) else inner or current.__cause__ or current.__context__
+    return False
 
 
 def classify(response: requests.Response, now: float) -> Outcome:
     """Decide what a Reevo response means for the delivery that caused it."""
     status = response.status_code
     body = _json(response)
+    limits = rate_limit(response.headers, now)
     if 200 <= status < 300:
-        return Outcome(DELIVERED, status=status, data=body)
+        return Outcome(DELIVERED, status=status, data=body, limit_remaining=limits[0], limit_reset=limits[1])
     code, message = error_code(body)
     if status in PAUSE_STATUSES:
         return Outcome(PAUSED, status, code, message)
+    ambiguous = status >= 500  # Reevo may have applied it before failing
     if status in RETRYABLE_STATUSES:
-        return Outcome(RETRY, status, code, message, parse_retry_after(response.headers.get("Retry-After"), now))
-    return Outcome(DEAD, status, code or f"http_{status}", message)
+        return Outcome(RETRY, status, code, message, parse_retry_after(response.headers.get("Retry-After"), now),
+                       ambiguous=ambiguous, limit_remaining=limits[0], limit_reset=limits[1])
+    return Outcome(DEAD, status, code or f"http_{status}", message, ambiguous=ambiguous)
+
+
+def rate_limit(headers, now: float) -> tuple[int | None, float | None]:
+    """X-RateLimit-Remaining and X-RateLimit-Reset (seconds, or an epoch time) → (remaining, seconds from now).
+
+    Either missing or malformed: (None, None). Both are bounded, so a strange value slows
+    deliveries for an hour at most (the Retry-After cap applies on top).
+    """
+    remaining, reset = headers.get("X-RateLimit-Remaining", ""), headers.get("X-RateLimit-Reset", "")
+    if not remaining.strip().isdigit() or len(remaining) > 12:
+        return None, None
+    try:
+        seconds = float(reset)
+    except ValueError:
+        return None, None
+    if seconds != seconds or not 0 <= seconds < 1e11:
+        return None, None
+    if seconds > 1e9:  # an epoch time, as GitHub sends it
+        seconds -= now
+    return int(remaining), min(max(0.0, seconds), 3600.0)
 
 
 def error_code(body) -> tuple[str | None, str | None]:

@@ -14,35 +14,45 @@ from bridge.store import DeliveryRecord
 class TargetResolver:
     """Resolves delivery targets to opportunity ids through Reevo's `_query`."""
 
-    def __init__(self, client: reevo_client.ReevoClient, cache_seconds: float = 300.0, target_wait: float = 3600.0):
+    def __init__(self, client: reevo_client.ReevoClient, cache_seconds: float, target_wait: float):
         self.client = client
         self.cache_seconds = cache_seconds
         self.target_wait = target_wait
         self._cache: dict = {}
         self._lock = threading.Lock()
 
-    def resolve(self, record: DeliveryRecord, now: float) -> tuple[str | None, reevo_client.Outcome | None]:
-        """(opportunity id, None), or (None, an outcome saying why there is no id yet)."""
+    def resolve(self, record: DeliveryRecord, now: float) -> tuple[str | None, reevo_client.Outcome | None, bool]:
+        """(opportunity id, None, queried) or (None, an outcome saying why there is no id yet, queried).
+
+        `queried` is True when a `_query` request was sent to Reevo to find the id.
+        """
         if "id" in record.target:
-            return record.target["id"], None
+            return record.target["id"], None, False
         match = record.target["match"]
         key = (match["field"], repr(match["value"]))
         cached = self._cached(key, now)
         if cached:
-            return cached, None
+            return cached, None, False
         outcome, found = self.client.find_opportunities(match["field"], match["value"], now)
         if outcome.kind != reevo_client.DELIVERED:
-            return None, outcome
+            return None, outcome, True
         described = f"{match['field']} = {match['value']!r}"
         if len(found) > 1:
             return None, reevo_client.Outcome(reevo_client.DEAD, code="ambiguous_match",
-                                       message=f"several opportunities have {described}")
+                                              message=f"several opportunities have {described}"), True
         if not found:
-            return None, self._not_found(record, now, described)
+            return None, self._not_found(record, now, described), True
         opportunity_id = found[0].get("id")
         with self._lock:
             self._cache[key] = (opportunity_id, now + self.cache_seconds)
-        return opportunity_id, None
+        return opportunity_id, None, True
+
+    def known(self, record: DeliveryRecord, now: float) -> str | None:
+        """The opportunity id if it is known without asking Reevo (an id target, or a cached match)."""
+        if "id" in record.target:
+            return record.target["id"]
+        match = record.target["match"]
+        return self._cached((match["field"], repr(match["value"])), now)
 
     def _not_found(self, record: DeliveryRecord, now: float, described: str) -> reevo_client.Outcome:
         if now - record.received_at >= self.target_wait:

@@ -1,99 +1,112 @@
-"""Delivery workers: claim stored deliveries, PATCH Reevo, record what happened.
+"""Delivery workers: the shell that claims deliveries, PATCHes Reevo and stores what `decisions` decided.
 
-The clock and the random source are injected so the retry policy is testable
-without waiting. Workers run as threads in the web process (BRIDGE_DELIVERY_THREADS)
-or alone under `python -m bridge worker`.
+Every choice (send or not, retry when, give up, pause, hold the opportunity) is made by
+the pure functions in decisions.py; the shared pace and the breaker by pace.py through
+the Gate. Here is only I/O. The clock is injected so tests step through time without
+waiting. Workers run as threads in the web process (BRIDGE_DELIVERY_THREADS) or alone
+under `python -m bridge worker`.
 """
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from dataclasses import dataclass, field
 
-from bridge.delivery import reevo_client
+from bridge.delivery import reevo_client as reevo
+from bridge.delivery.decisions import Act, Action, Policy, before_send, decide, fresh_fields, report_for
+from bridge.delivery.gate import Gate
+from bridge.delivery.pace import Grant, Report, Signal
+from bridge.delivery.targets import TargetResolver
+from bridge.store import Completion, DeliveryRecord, StoreUnavailable
 from bridge.telemetry import alerts, metrics
 from bridge.telemetry.logs import log_state
-from bridge.store import Completion, DeliveryRecord, StoreUnavailable
-from bridge.delivery.targets import TargetResolver
 
 log = logging.getLogger("bridge.delivery")
 _MESSAGE_KEPT = 300  # characters of Reevo's error message kept in the attempt log
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter; a server's Retry-After wins (up to a cap)."""
-
-    base: float = 1.0
-    cap: float = 1800.0
-    max_attempts: int = 100
-    max_age: float = 3 * 24 * 3600.0
-    retry_after_cap: float = 3600.0
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before the next attempt, after `attempts` attempts so far."""
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_cap)
-        return self.rng.uniform(0, min(self.cap, self.base * 2 ** max(attempts - 1, 0)))
-
-    def gives_up(self, record: DeliveryRecord, now: float) -> str | None:
-        """Why a failing delivery should stop being retried, or None."""
-        if record.attempts >= self.max_attempts:
-            return "too_many_attempts"
-        if now - record.received_at >= self.max_age:
-            return "too_old"
-        return None
+_OUTCOMES = {Act.COMPLETE: "delivered", Act.RETRY: "retrying", Act.DEAD: "dead", Act.PAUSE: "paused"}
 
 
 class DeliveryWorker:
     """Moves deliveries from the store to Reevo. One instance is shared by a process's threads."""
 
-    def __init__(self, store, client: reevo_client.ReevoClient, policy: RetryPolicy | None = None,
-                 clock=time.time, lease_seconds: float = 60.0, batch: int = 10,
-                 pause_probe: float = 30.0, resolver: TargetResolver | None = None):
+    def __init__(self, store, client: reevo.ReevoClient, policy: Policy, gate: Gate, resolver: TargetResolver,
+                 clock, lease_seconds: float, batch: int):
         self.store = store
         self.client = client
-        self.policy = policy or RetryPolicy()
-        self.resolver = resolver or TargetResolver(client)
+        self.policy = policy
+        self.gate = gate
+        self.resolver = resolver
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.batch = batch
-        self.pause_probe = pause_probe
         self.paused_until = 0.0  # 0: not paused; else: no claims before this time, then one probe
+        self._wake = threading.local()
 
     @property
     def paused(self) -> bool:
         """True while Reevo refuses our credentials (until a probe succeeds)."""
         return self.paused_until > 0
 
+    def wake_in(self, default: float) -> float:
+        """How long this thread should wait before its next `run_once` when it handled nothing."""
+        return min(default, getattr(self._wake, "seconds", default))
+
     def run_once(self, stop: threading.Event | None = None) -> int:
-        """Claim and deliver one batch; returns how many deliveries were handled."""
+        """Claim and deliver one batch; returns how many deliveries were handled.
+
+        Each request is admitted by the shared pace right before it is sent (so the time
+        between a permit and the wire is short); one that cannot be, while its lease still
+        has room for a request, is given back with the rest of the batch.
+        """
+        self._wake.seconds = float("inf")
         now = self.clock()
         if self.paused_until > now:
             return 0
-        records = self.store.claim(1 if self.paused else self.batch, self.lease_seconds, now)
+        records = self.store.claim(self._claim_size(), self.lease_seconds, now, hold_seconds=self.policy.hold_seconds)
         accepted: list[tuple] = []  # what Reevo accepted, recorded as delivered together
         try:
             for index, record in enumerate(records):
-                if stop is not None and stop.is_set():
-                    self._release(records[index:])
-                    break
                 if accepted and self.clock() - now > self.lease_seconds / 3:
                     self._complete(accepted)  # record these before their leases could run out
-                self.deliver(record, accepted)
+                if not self.deliver(record, accepted, stop):
+                    self._release(records[index:])
+                    break
         finally:
             self._complete(accepted)
+            self.gate.flush()
         return len(records)
+
+    def _claim_size(self) -> int:
+        """One while paused or while the breaker lets only probes through; with a rate, about 0.1 s of it."""
+        last = getattr(self._wake, "grant", None)
+        if self.paused or (last is not None and not last.ok and last.wait >= 1.0):
+            return 1
+        if last is not None and last.rate:
+            return max(1, min(self.batch, int(last.rate * 0.1)))
+        return self.batch
+
+    def _admit(self, record: DeliveryRecord, stop: threading.Event | None) -> Grant:
+        """A permit for `record`'s next request: waits for it (in real time, with `stop`) while the lease
+        leaves room for a whole request afterwards; refused once `stop` is set."""
+        while True:
+            if stop is not None and stop.is_set():
+                return Grant(False)
+            grant = self._wake.grant = self.gate.admit()
+            if grant.ok or stop is None:
+                break
+            if record.next_attempt_at - self.clock() - grant.wait < self.policy.request_limit:
+                break
+            stop.wait(grant.wait)
+        if not grant.ok:
+            self._wake.seconds = grant.wait
+        return grant
 
     def _complete(self, accepted: list[tuple]) -> None:
         """Mark what Reevo accepted as delivered, in one store write (one fsync for the batch).
 
         Until then the deliveries stay leased, so no other worker sends to their
         opportunities; if this process dies first, they are sent again after the
-        lease, with the same Idempotency-Key.
+        lease and the hold, with the same Idempotency-Key.
         """
         if not accepted:
             return
@@ -107,97 +120,111 @@ class DeliveryWorker:
         accepted.clear()
 
     def _release(self, records: list[DeliveryRecord]) -> None:
-        """Give unstarted deliveries back at once, so another worker takes them without a lease wait."""
+        """Give unsent deliveries back at once, so another worker takes them without a lease wait."""
         now = self.clock()
         for record in records:
             self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
 
-    def deliver(self, record: DeliveryRecord, accepted: list) -> None:
-        """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`)."""
+    def deliver(self, record: DeliveryRecord, accepted: list, stop: threading.Event | None = None) -> bool:
+        """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`).
+
+        False when the shared pace did not admit its request in time: the caller gives it back.
+        """
         now = self.clock()
         started = time.perf_counter()  # latency is measured, never decided on: the real clock is right here
-        opportunity_id, outcome = self.resolver.resolve(record, now)
+        held = before_send(record, self.policy, now)
+        if held is not None:
+            self._execute(record, held, None, {}, accepted, None, now)
+            return True
+        queried = self.resolver.known(record, now) is None
+        if queried and not self._admit(record, stop).ok:  # the `_query` takes a permit of its own
+            return False
+        opportunity_id, outcome, queried = self.resolver.resolve(record, now)
+        if queried:  # Reevo answered the `_query` unless it failed on the way
+            report = report_for(outcome) if outcome else Report(Signal.SUCCESS)
+            self.gate.done(report if report.signal != Signal.NONE else Report(Signal.SUCCESS))
         sent: dict = {}
-        newer: dict = {}
         if opportunity_id is not None:
-            sent, newer = self._fresh_fields(record, opportunity_id)
+            applied = self.store.field_times(opportunity_id, list(record.attributes))
+            sent = fresh_fields(record.attributes, record.occurred_at, applied)
             if not sent:
-                return self._supersede(record, opportunity_id, newer, now)
+                self._supersede(record, opportunity_id, {n: applied[n] for n in record.attributes}, now)
+                return True
+            grant = self._admit(record, stop)
+            if not grant.ok:
+                return False
             outcome = self.client.patch_opportunity(opportunity_id, sent, record.idempotency_key, now)
-            if outcome.kind == reevo_client.DEAD and outcome.code == "record_not_found":
+            self.gate.done(report_for(outcome))
+            if outcome.kind == reevo.DEAD and outcome.code == "record_not_found":
                 self.resolver.forget(record)
         assert outcome is not None, "resolve() gives an opportunity id or an outcome"
         attempt = attempt_entry(record, now, outcome, opportunity_id, sent, time.perf_counter() - started)
-        self._settle(record, outcome, opportunity_id, sent, accepted, attempt)
+        now = self.clock()
+        counted = opportunity_id is None or not grant.probe
+        self._execute(record, decide(record, outcome, self.policy, now, counted=counted), opportunity_id, sent,
+                      accepted, outcome, now, attempt)
+        return True
 
-    def _fresh_fields(self, record: DeliveryRecord, opportunity_id: str) -> tuple[dict, dict]:
-        """The stale guard: the fields no newer event has set on this opportunity, and when the others were."""
-        if record.occurred_at is None:
-            return dict(record.attributes), {}
-        applied = self.store.field_times(opportunity_id, list(record.attributes))
-        fresh = {name: value for name, value in record.attributes.items()
-                 if applied.get(name) is None or applied[name] <= record.occurred_at}
-        return fresh, {name: applied[name] for name in record.attributes if name not in fresh}
+    def _execute(self, record: DeliveryRecord, action: Action, opportunity_id, sent: dict, accepted: list,
+                 outcome: reevo.Outcome | None, now: float, attempt: dict | None = None) -> None:
+        """Carry out one decision in the store, with its metric, log line, alert and attempt-log entry."""
+        fields = _fields(record, opportunity_id, outcome)
+        if attempt is not None:
+            attempt = {**attempt, "outcome": _OUTCOMES.get(action.act, action.act.value)}
+        if outcome is not None and outcome.kind in (reevo.DELIVERED, reevo.DEAD) and outcome.status is not None:
+            self._resume()  # Reevo judged the request itself, so it accepted our key
+        if action.act == Act.COMPLETE:
+            applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
+            accepted.append((record, opportunity_id, applied, fields, attempt))
+        elif action.act == Act.PAUSE:
+            self._pause(record, action, outcome, now, fields, attempt)
+        elif action.act == Act.RELEASE:
+            self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False)
+        elif action.act == Act.RETRY:
+            when = now if action.when is None else action.when
+            self.store.retry_at(record.id, record.lease_token, when, action.error, now,
+                                count_attempt=action.count_attempt, hold_until=action.hold_until,
+                                attempt=attempt and {**attempt, "next_attempt_at": when})
+            metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
+            log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3),
+                      held=action.hold_until is not None, **fields)
+        else:
+            self._dead(record, action, outcome, now, fields, attempt)
 
-    def _supersede(self, record: DeliveryRecord, opportunity_id: str, newer: dict, started: float) -> None:
+    def _supersede(self, record: DeliveryRecord, opportunity_id: str, newer: dict, now: float) -> None:
+        """Newer events already set every field: finish without a request, saying which events won."""
         reason = {"code": "superseded", "message": "newer events already set every field of this delivery",
                   "newer": newer}
-        attempt = {"at": started, "attempt": record.attempts, "outcome": "superseded", "http_status": None,
+        attempt = {"at": now, "attempt": record.attempts, "outcome": "superseded", "http_status": None,
                    "code": "superseded", "message": reason["message"], "latency_ms": None,
                    "opportunity_id": opportunity_id, "sent": [], "skipped": sorted(record.attributes)}
-        self.store.supersede(record.id, record.lease_token, self.clock(), reason, attempt=attempt)
+        self.store.supersede(record.id, record.lease_token, now, reason, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "superseded").inc()
-        log_state(log, "superseded", status="superseded", **self._fields(record, opportunity_id))
+        log_state(log, "superseded", status="superseded", **_fields(record, opportunity_id))
 
-    @staticmethod
-    def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo_client.Outcome | None = None) -> dict:
-        fields = dict(source=record.source, event_id=record.event_id, route=record.route,
-                      opportunity=opportunity_id, attempt=record.attempts)
-        if outcome is not None:
-            fields.update(http_status=outcome.status, reason=outcome.code)
-        return fields
+    def _dead(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict,
+              attempt: dict | None) -> None:
+        error = action.error or {}
+        self.store.dead(record.id, record.lease_token, error, now, hold_until=action.hold_until, attempt=attempt)
+        metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
+        alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
+                      reason=error.get("gave_up") or error.get("code"), http_status=outcome and outcome.status)
+        log_state(log, "dead", logging.ERROR, status="dead", **fields)
 
-    def _settle(self, record: DeliveryRecord, outcome: reevo_client.Outcome, opportunity_id, sent: dict,
-                accepted: list, attempt: dict) -> None:
-        now = self.clock()
-        fields = self._fields(record, opportunity_id, outcome)
-        if outcome.kind in (reevo_client.DELIVERED, reevo_client.DEAD) and outcome.status is not None:
-            self._resume()  # Reevo judged the request itself, so it accepted our key
-        if outcome.kind == reevo_client.DELIVERED:
-            applied = {name: record.occurred_at for name in sent} if record.occurred_at else None
-            accepted.append((record, opportunity_id, applied, fields, {**attempt, "outcome": "delivered"}))
-        elif outcome.kind == reevo_client.PAUSED:
-            self._pause(record, outcome, now, fields, {**attempt, "outcome": "paused"})
-        elif outcome.kind == reevo_client.RETRY and not self.policy.gives_up(record, now):
-            when = now + self.policy.delay(record.attempts, outcome.retry_after)
-            self.store.retry_at(record.id, record.lease_token, when, outcome.error(), now,
-                                attempt={**attempt, "outcome": "retrying", "next_attempt_at": when})
-            metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
-            log_state(log, "retrying", logging.WARNING, status="retrying", retry_in_s=round(when - now, 3), **fields)
-        else:
-            error = outcome.error()
-            if outcome.kind == reevo_client.RETRY:
-                error["gave_up"] = self.policy.gives_up(record, now)
-            self.store.dead(record.id, record.lease_token, error, now, attempt={**attempt, "outcome": "dead"})
-            metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
-            alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
-                          reason=error.get("gave_up") or error.get("code"), http_status=outcome.status)
-            log_state(log, "dead", logging.ERROR, status="dead", **fields)
-
-    def _pause(self, record: DeliveryRecord, outcome: reevo_client.Outcome, now: float, fields: dict,
-               attempt: dict) -> None:
+    def _pause(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict,
+               attempt: dict | None) -> None:
         """401/403: stop all deliveries, keep this one queued (attempt not counted), probe later."""
         first = not self.paused
-        self.paused_until = now + self.pause_probe
+        self.paused_until = now + self.policy.pause_probe if action.when is None else action.when
         metrics.PAUSED.set(1)
         metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
-        self.store.retry_at(record.id, record.lease_token, self.paused_until, outcome.error(), now,
-                            count_attempt=False, attempt=attempt)
+        self.store.retry_at(record.id, record.lease_token, self.paused_until, action.error, now, count_attempt=False,
+                            attempt=attempt)
         if first:
             alerts.report("deliveries paused: Reevo refused the API key", source=record.source,
-                          route=record.route, reason="paused", http_status=outcome.status)
+                          route=record.route, reason="paused", http_status=outcome and outcome.status)
             log_state(log, "paused: Reevo refused the API key; deliveries wait and a probe runs every "
-                      f"{self.pause_probe:g}s", logging.ERROR, status="paused", **fields)
+                      f"{self.policy.pause_probe:g}s", logging.ERROR, status="paused", **fields)
 
     def _resume(self) -> None:
         if self.paused:
@@ -205,7 +232,7 @@ class DeliveryWorker:
             metrics.PAUSED.set(0)
             log_state(log, "resumed: Reevo accepts the API key again", status="resumed")
 
-    def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
+    def run(self, stop: threading.Event, poll_interval: float) -> None:
         """Work until `stop` is set; idle waits are `stop.wait`, so stopping is immediate."""
         while not stop.is_set():
             try:
@@ -217,10 +244,18 @@ class DeliveryWorker:
                 log.exception("delivery worker error")
                 handled = 0
             if not handled:
-                stop.wait(poll_interval)
+                stop.wait(self.wake_in(poll_interval))
 
 
-def attempt_entry(record: DeliveryRecord, at: float, outcome: reevo_client.Outcome, opportunity_id: str | None,
+def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo.Outcome | None = None) -> dict:
+    fields = dict(source=record.source, event_id=record.event_id, route=record.route,
+                  opportunity=opportunity_id, attempt=record.attempts)
+    if outcome is not None:
+        fields.update(http_status=outcome.status, reason=outcome.code)
+    return fields
+
+
+def attempt_entry(record: DeliveryRecord, at: float, outcome: reevo.Outcome, opportunity_id: str | None,
                   sent: dict, latency: float) -> dict:
     """One line of the delivery's attempt log (its "outcome" is set once the result is decided)."""
     return {"at": at, "attempt": record.attempts, "http_status": outcome.status, "code": outcome.code,
@@ -247,8 +282,8 @@ class WorkerPool:
         """Stop claiming, let in-flight deliveries finish for up to `timeout`; True if all did.
 
         A delivery still running after that keeps its lease, which expires, so another
-        worker takes it again: nothing is lost, at worst it is sent twice (same
-        Idempotency-Key, absolute values).
+        worker takes it again after the hold: nothing is lost, at worst it is sent twice
+        (same Idempotency-Key, absolute values).
         """
         self.stop_event.set()
         deadline = time.monotonic() + timeout

@@ -19,9 +19,12 @@ again when repeated with the same token for the same outcome (a retried command)
 """
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from bridge.store import AcceptResult, Completion, DeliveryRecord, EventRecord, NewDelivery
+
+T = TypeVar("T")
 
 # Keys a list/replay filter may hold (see `list_deliveries`).
 FILTER_KEYS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -41,10 +44,12 @@ class Store(Protocol):
 
     # ---- the queue ---------------------------------------------------------------------
     def claim(self, limit: int, lease_seconds: float, now: float,
-              token: str | None = None) -> list[DeliveryRecord]:
+              token: str | None = None, hold_seconds: float = 0.0) -> list[DeliveryRecord]:
         """Lease up to `limit` due deliveries until now + lease_seconds; never two for one opportunity.
 
-        A caller-chosen `token` makes a retried claim return the same deliveries.
+        An opportunity is not free while one of its deliveries is leased, until `hold_seconds`
+        after that lease ends (its worker may have died mid-request), nor while a hold set by
+        `retry_at`/`dead` lasts. A caller-chosen `token` makes a retried claim return the same deliveries.
         """
 
     def complete(self, delivery_id: int, token: str, now: float, opportunity_id: str | None = None,
@@ -61,17 +66,32 @@ class Store(Protocol):
         """`complete` for each, in order, each atomic on its own; one write for all where the backend can."""
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
-        """Make the delivery due again at `when`; `count_attempt=False` gives the attempt back."""
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
+        """Make the delivery due again at `when`; `count_attempt=False` gives the attempt back.
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
-        """Give up on the delivery, keeping why."""
+        `hold_until` (after a request whose result is unknown): in the same atomic step, no
+        delivery of this opportunity is claimed before then.
+        """
+
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
+        """Give up on the delivery, keeping why (`hold_until` as for `retry_at`)."""
 
     def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery that newer events made pointless (a finished state like delivered)."""
 
     def field_times(self, opportunity_id: str, fields: list[str]) -> dict[str, str]:
         """The last applied occurred_at per field, only for fields that have one."""
+
+    # ---- the shared pace toward Reevo (bridge/delivery/pace.py) ------------------------
+    def update_pace(self, transition: Callable[[dict | None], tuple[dict, T]]) -> T:
+        """Replace the shared pace state by `transition(state)[0]` atomically; return `[1]`.
+
+        `transition` is pure and may run more than once (optimistic backends retry it on a race).
+        """
+
+    def read_pace(self) -> dict | None:
+        """The shared pace state (None before the first update)."""
 
     # ---- operators -------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, *, now: float) -> int:

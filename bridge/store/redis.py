@@ -31,7 +31,8 @@ from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "purge", "index", "pace")
+_PACE_TRIES = 100  # compare-and-set rounds before a pace update gives up (only under a storm of writers)
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
 _CLAIM_SCAN = 1000  # due entries a claim looks at, at most, to find free targets
@@ -96,19 +97,22 @@ class RedisStore(RedisConsoleQueries):
         return AcceptResult(self._run("accept", args, keys=[self._key("e", member)]))
 
     # ---- the queue --------------------------------------------------------------------
-    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None) -> list[DeliveryRecord]:
-        """Lease up to `limit` due deliveries, never two for one opportunity at once."""
+    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None,
+              hold_seconds: float = 0.0) -> list[DeliveryRecord]:
+        """Lease up to `limit` due deliveries, never two for one opportunity at once, none for a held one."""
         token = token or uuid.uuid4().hex
-        rows = self._run("claim", [token, _num(now), _num(now + lease_seconds), limit, max(_CLAIM_SCAN, limit)])
+        rows = self._run("claim", [token, _num(now), _num(now + lease_seconds), limit, max(_CLAIM_SCAN, limit),
+                                   _num(hold_seconds)])
         return [_record(id_, _as_dict(flat)) for id_, flat in rows]
 
     def _finish(self, delivery_id: int, token: str, now: float, status: str, set_: dict, clear=(),
                 give_back: bool = False, opportunity_id: str | None = None, applied: dict | None = None,
-                attempt: dict | None = None) -> bool:
+                attempt: dict | None = None, hold_until: float | None = None) -> bool:
         pairs = _pairs(**set_)
         clear = (*clear, *(name for name, value in set_.items() if value is None))  # None clears, as in SQL
         args = [str(delivery_id), token, _num(now), status, "1" if give_back else "0", opportunity_id or "",
-                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, len(pairs), *pairs, len(clear), *clear]
+                _dumps(attempt) or "", ATTEMPT_LOG_SIZE, "" if hold_until is None else _num(hold_until),
+                len(pairs), *pairs, len(clear), *clear]
         for name, when in (applied or {}).items():
             if when:
                 args += [name, when]
@@ -128,15 +132,17 @@ class RedisStore(RedisConsoleQueries):
                 for c in completions]
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish(delivery_id, token, now, "retrying",
                             {"next_attempt_at": _num(when), "last_error": _dumps(error)},
-                            give_back=not count_attempt, attempt=attempt)
+                            give_back=not count_attempt, attempt=attempt, hold_until=hold_until)
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt)
+        return self._finish(delivery_id, token, now, "dead", {"last_error": _dumps(error)}, attempt=attempt,
+                            hold_until=hold_until)
 
     def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
@@ -149,6 +155,23 @@ class RedisStore(RedisConsoleQueries):
         with self._calling():
             values = cast("list[str | None]", self.client.hmget(self._key("f", opportunity_id), fields))
         return {name: value for name, value in zip(fields, values, strict=True) if value is not None}
+
+    # ---- the shared pace ----------------------------------------------------------------
+    def update_pace(self, transition):
+        """Read the pace state, run `transition`, write back with a compare-and-set script; retry on a race."""
+        for _ in range(_PACE_TRIES):
+            with self._calling():
+                before = self.client.get(self._key("pace")) or ""
+            state, result = transition(json.loads(before) if before else None)
+            if self._run("pace", [before, json.dumps(state, separators=(",", ":"))]) == 1:
+                return result
+        raise StoreUnavailable(f"Redis {self.shown}: the pace state changed under {_PACE_TRIES} updates in a row")
+
+    def read_pace(self) -> dict | None:
+        """The shared pace state (None before the first update)."""
+        with self._calling():
+            text = self.client.get(self._key("pace"))
+        return json.loads(text) if text else None
 
     # ---- operators --------------------------------------------------------------------
     def replay(self, ids: list[int] | None = None, filter: dict | None = None, now: float | None = None) -> int:

@@ -73,14 +73,15 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
         """Hook for bounded backends: raise StoreUnavailable when a new event does not fit."""
 
     # ---- the queue --------------------------------------------------------------------
-    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None) -> list[DeliveryRecord]:
-        """Lease up to `limit` due deliveries, never two for one opportunity at once."""
+    def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None,
+              hold_seconds: float = 0.0) -> list[DeliveryRecord]:
+        """Lease up to `limit` due deliveries, never two for one opportunity at once, none for a held one."""
         token = token or uuid.uuid4().hex
         with self._transaction() as db:
             already = self._leased(db, token)
             if already:  # the same claim, asked again
                 return already
-            chosen = self._choose(db, limit, now)
+            chosen = self._choose(db, limit, now, hold_seconds)
             db.executemany(
                 "UPDATE deliveries SET status=?, attempts=attempts+1, next_attempt_at=?, lease_token=?,"
                 " finish_token=NULL, updated_at=? WHERE id=?",
@@ -88,10 +89,15 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
             return self._leased(db, token) if chosen else []
 
     @staticmethod
-    def _choose(db, limit: int, now: float) -> list[int]:
-        """The first due delivery of each opportunity that has none in flight, in due order, up to `limit`."""
+    def _choose(db, limit: int, now: float, hold_seconds: float) -> list[int]:
+        """The first due delivery of each free opportunity, in due order, up to `limit`.
+
+        Not free: one with a delivery leased, or whose lease ended less than `hold_seconds`
+        ago (its request may still land), or held after an unknown outcome.
+        """
         seen = {key for (key,) in db.execute(
-            "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?", (DELIVERING, now))}
+            "SELECT target_key FROM deliveries WHERE status=? AND next_attempt_at > ?"
+            " UNION SELECT target_key FROM target_holds WHERE until > ?", (DELIVERING, now - hold_seconds, now))}
         chosen: list[int] = []
         after, scanned = (float("-inf"), 0), 0
         while len(chosen) < limit and scanned < max(_CLAIM_SCAN, limit):
@@ -154,19 +160,26 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
                 [(c.opportunity_id, name, when, now) for name, when in c.applied.items() if when])
         return result != "lost"
 
-    def _finish_one(self, delivery_id: int, token: str, now: float, status: str, **changes) -> bool:
+    def _finish_one(self, delivery_id: int, token: str, now: float, status: str, hold_until: float | None = None,
+                    **changes) -> bool:
         with self._transaction() as db:
-            return self._finish(db, delivery_id, token, now, status, **changes) != "lost"
+            result = self._finish(db, delivery_id, token, now, status, **changes)
+            if result == "done" and hold_until is not None:
+                db.execute("INSERT INTO target_holds (target_key, until) SELECT target_key, ? FROM deliveries"
+                           " WHERE id=? ON CONFLICT (target_key) DO UPDATE SET until = MAX(until, excluded.until)",
+                           (hold_until, delivery_id))
+            return result != "lost"
 
     def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
-                 count_attempt: bool = True, attempt: dict | None = None) -> bool:
+                 count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
-        return self._finish_one(delivery_id, token, now, RETRYING, give_back=not count_attempt, attempt=attempt,
-                                next_attempt_at=when, last_error=_dumps(error))
+        return self._finish_one(delivery_id, token, now, RETRYING, hold_until, give_back=not count_attempt,
+                                attempt=attempt, next_attempt_at=when, last_error=_dumps(error))
 
-    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None) -> bool:
+    def dead(self, delivery_id: int, token: str, error: dict, now: float, attempt: dict | None = None,
+             hold_until: float | None = None) -> bool:
         """Give up on a delivery, keeping why."""
-        return self._finish_one(delivery_id, token, now, DEAD, attempt=attempt, last_error=_dumps(error))
+        return self._finish_one(delivery_id, token, now, DEAD, hold_until, attempt=attempt, last_error=_dumps(error))
 
     def supersede(self, delivery_id: int, token: str, now: float, reason: dict, attempt: dict | None = None) -> bool:
         """Finish a delivery whose every field a newer event has already set."""
@@ -256,6 +269,8 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries):
             (cutoff,))
         self._delete_batches("DELETE FROM field_times WHERE rowid IN"
                              " (SELECT rowid FROM field_times WHERE recorded_at < ? LIMIT ?)", (cutoff,))
+        self._delete_batches("DELETE FROM target_holds WHERE rowid IN"
+                             " (SELECT rowid FROM target_holds WHERE until < ? LIMIT ?)", (min(cutoff, now),))
         return removed
 
     def _delete_batches(self, sql: str, params: tuple) -> int:

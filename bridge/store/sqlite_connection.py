@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from bridge.store import StoreUnavailable
 from bridge.store.group_commit import BatchFailed, GroupCommit
+from bridge.store.sqlite_pace import MemoryPace, SQLitePace
 from bridge.store.sqlite_schema import migrate
 
 
@@ -25,6 +26,7 @@ class SQLiteConnections:
         # Writes of this process's threads share fsyncs (file stores; memory has no disk to wait for).
         self._group = (GroupCommit(self._connect_writer, f"{path}-writer.lock", timeout, sync=self._sync_wal)
                        if path != ":memory:" else None)
+        self._pace = SQLitePace(path, timeout) if path != ":memory:" else MemoryPace()
         try:
             if path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -143,6 +145,15 @@ class SQLiteConnections:
         with self._reading() as db:
             db.execute("SELECT 1").fetchone()
 
+    # ---- the shared pace ----------------------------------------------------------------
+    def update_pace(self, transition):
+        """Replace the pace state by `transition(state)[0]` atomically (see sqlite_pace.py); return `[1]`."""
+        return self._pace.update(transition)
+
+    def read_pace(self) -> dict | None:
+        """The shared pace state (None before the first update)."""
+        return self._pace.read()
+
     def close(self) -> None:
         """Close this thread's connection (others close when their thread ends) and the write connection."""
         db = getattr(self._local, "db", None)
@@ -151,3 +162,4 @@ class SQLiteConnections:
             self._local.db = None
         if self._group is not None:
             self._group.close()
+        self._pace.close()

@@ -63,6 +63,10 @@ MIGRATIONS = {
     CREATE INDEX deliveries_target_key ON deliveries (target_key);
     CREATE INDEX deliveries_opportunity ON deliveries (opportunity_id) WHERE opportunity_id IS NOT NULL;
     """,
+    # Opportunities held after a request whose result is unknown: claims skip them until `until`.
+    7: """
+    CREATE TABLE target_holds (target_key TEXT PRIMARY KEY, until REAL NOT NULL);
+    """,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -32,6 +32,8 @@ DELIVERY_LATENCY = Histogram("bridge_delivery_latency_seconds", "From webhook re
                              ["source"], buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600, 21600, 86400))
 PAUSED = Gauge("bridge_deliveries_paused", "1 while Reevo refuses the API key (401/403)",
                multiprocess_mode="max")
+BREAKER_OPENINGS = Counter("bridge_reevo_breaker_openings_total", "Times the circuit breaker toward Reevo opened")
+BREAKER_STATES = ("closed", "open", "half_open")
 
 
 class QueueCollector:
@@ -56,8 +58,32 @@ class QueueCollector:
         yield oldest
 
 
-def render(store: Store) -> tuple[bytes, str]:
-    """The `/metrics` body and content type."""
+class PaceCollector:
+    """The shared pace toward Reevo, read from the store at scrape time (the same for every process)."""
+
+    def __init__(self, snapshot):
+        self.snapshot = snapshot  # Gate.snapshot: breaker, rate, in_flight, hold_s
+
+    def collect(self):
+        try:
+            now = self.snapshot()
+        except StoreUnavailable:
+            return
+        breaker = GaugeMetricFamily("bridge_reevo_breaker_state", "1 for the breaker's current state",
+                                    labels=["state"])
+        for state in BREAKER_STATES:
+            breaker.add_metric([state], 1.0 if now["breaker"] == state else 0.0)
+        yield breaker
+        yield GaugeMetricFamily("bridge_reevo_rate", "Requests per second allowed toward Reevo now (0: no limit)",
+                                value=now["rate"])
+        yield GaugeMetricFamily("bridge_reevo_in_flight", "Requests to Reevo in flight, every process",
+                                value=now["in_flight"])
+        yield GaugeMetricFamily("bridge_reevo_hold_seconds", "Seconds left of a Retry-After that holds every "
+                                "delivery", value=now["hold_s"])
+
+
+def render(store: Store, pace_snapshot=None) -> tuple[bytes, str]:
+    """The `/metrics` body and content type (with the shared pace when `pace_snapshot` is given)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         counters = CollectorRegistry()
         MultiProcessCollector(counters)
@@ -65,4 +91,6 @@ def render(store: Store) -> tuple[bytes, str]:
         counters = REGISTRY
     queue = CollectorRegistry()
     queue.register(QueueCollector(store))
+    if pace_snapshot is not None:
+        queue.register(PaceCollector(pace_snapshot))
     return generate_latest(counters) + generate_latest(queue), CONTENT_TYPE_LATEST

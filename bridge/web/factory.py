@@ -16,7 +16,10 @@ from bridge.store.interface import Store
 from bridge.web import admin, admin_events, console, webhooks
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
-from bridge.delivery.worker import DeliveryWorker, RetryPolicy, WorkerPool
+from bridge.delivery.decisions import Policy
+from bridge.delivery.gate import Gate
+from bridge.delivery.pace import PaceConfig
+from bridge.delivery.worker import DeliveryWorker, WorkerPool
 from bridge.accept import AcceptPipeline, build_sources
 from bridge.mapping.loader import load_mappings
 from bridge.mapping.model import MappingError
@@ -106,11 +109,18 @@ def build_worker(settings: Settings, store: Store, clock) -> DeliveryWorker:
     """A delivery worker configured from settings (shared by the web app and `bridge worker`)."""
     client = ReevoClient(settings.reevo_api_url, settings.reevo_api_key,
                          settings.connect_timeout, settings.read_timeout)
-    policy = RetryPolicy(base=settings.retry_base, cap=settings.retry_cap, max_attempts=settings.max_attempts,
-                         max_age=settings.max_age_seconds)
+    request_limit = settings.connect_timeout + settings.read_timeout
+    policy = Policy(base=settings.retry_base, cap=settings.retry_cap, max_attempts=settings.max_attempts,
+                    max_age=settings.max_age_seconds, retry_after_cap=settings.retry_after_cap,
+                    hold_seconds=settings.ambiguous_hold_seconds, pause_probe=settings.pause_probe_seconds,
+                    request_limit=request_limit)
+    pace = PaceConfig(rate=settings.reevo_rate, concurrency=settings.reevo_concurrency,
+                      breaker_failures=settings.breaker_failures,
+                      breaker_probe_seconds=settings.breaker_probe_seconds,
+                      permit_seconds=request_limit + 1.0, retry_after_cap=settings.retry_after_cap)
     resolver = TargetResolver(client, settings.match_cache_seconds, settings.target_wait_seconds)
-    return DeliveryWorker(store, client, policy, clock=clock, lease_seconds=settings.lease_seconds,
-                          pause_probe=settings.pause_probe_seconds, resolver=resolver)
+    return DeliveryWorker(store, client, policy, Gate(store, pace, clock), resolver, clock,
+                          settings.lease_seconds, settings.delivery_batch)
 
 
 def load_web_sources(settings: Settings, directory: str | None = None):

@@ -46,7 +46,7 @@ def rejection_response(exc: Rejection):
 @blueprint.get("/metrics")
 def prometheus_metrics():
     """Prometheus text format: counters from every worker process, queue depth from the store."""
-    body, content_type = metrics.render(_bridge().store)
+    body, content_type = metrics.render(_bridge().store, _bridge().worker.gate.snapshot)
     return body, 200, {"Content-Type": content_type}
 
 
@@ -58,7 +58,7 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
-    """Ready when the store answers, mappings are loaded and deliveries are not paused.
+    """Ready when the store answers, mappings are loaded and deliveries are not paused or stopped by the breaker.
 
     `?scope=ingest` leaves out the delivery check: a load balancer should keep sending
     webhooks while deliveries are paused, since they are stored and delivered later.
@@ -70,10 +70,22 @@ def readyz():
     except Exception as exc:  # any failure to answer means not ready
         checks["store"] = f"unavailable: {type(exc).__name__}"
     if request.args.get("scope") != "ingest":
-        checks["delivery"] = ("paused: Reevo refused the API key (401/403); probing"
-                              if bridge.worker.paused else "ok")
+        checks["delivery"] = _delivery_check(bridge.worker)
     ready = all(v == "ok" for v in checks.values())
     return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+
+
+def _delivery_check(worker) -> str:
+    if worker.paused:
+        return "paused: Reevo refused the API key (401/403); probing"
+    try:
+        breaker = worker.gate.snapshot()["breaker"]
+    except Exception as exc:  # the store check above reports the outage itself
+        return f"unknown: {type(exc).__name__}"
+    if breaker != "closed":
+        return (f"stopped: the circuit breaker toward Reevo is {breaker.replace('_', '-')}; one probe every "
+                f"{worker.gate.config.breaker_probe_seconds:g}s")
+    return "ok"
 
 
 _REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",

@@ -180,3 +180,28 @@ def test_a_script_acts_with_bearer_and_the_csrf_token_its_pages_show(console, re
     done = console.client.post(f"/console/events/stripe/{DEAD_ID}/replay", headers=auth,
                                data={"csrf_token": csrf_of(page.text)})
     assert done.status_code == 200
+
+
+def _session_cookie(response) -> str:
+    header = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("bridge_console="))
+    return header.split(";", 1)[0].split("=", 1)[1]
+
+
+def test_every_worker_honours_a_session_and_a_new_token_ends_it(make_bridge):
+    """Two apps with the same tokens stand for two gunicorn workers (or replicas): no shared state needed."""
+    first, second = (make_bridge(BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN) for _ in range(2))
+    cookie = _session_cookie(sign_in(first.client, ADMIN_TOKEN))
+    second.client.set_cookie("bridge_console", cookie, path="/console/")
+    assert second.client.get("/console/mappings").status_code == 200
+    rotated = make_bridge(BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN + "-rotated")
+    rotated.client.set_cookie("bridge_console", cookie, path="/console/")
+    assert rotated.client.get("/console/mappings").status_code == 302
+
+
+def test_a_viewer_session_ends_when_the_viewer_token_is_unset(make_bridge):
+    with_viewer = make_bridge(BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN, BRIDGE_VIEWER_TOKEN=VIEWER_TOKEN)
+    cookie = _session_cookie(sign_in(with_viewer.client, VIEWER_TOKEN))
+    without = make_bridge(BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN)
+    without.client.set_cookie("bridge_console", cookie, path="/console/")
+    assert without.client.get("/console/mappings").status_code == 302
+    assert sign_in(without.client, VIEWER_TOKEN).status_code == 401

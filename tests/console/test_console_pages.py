@@ -1,8 +1,10 @@
 """Console pages without a browser: mappings and secrets, backtest, playground input, filters, the strip."""
 import re
 
+import pytest
+
 from conftest import ADMIN_TOKEN
-from console_seed import DEAD_ID, SUBSCRIPTION_ID, seed
+from console_seed import DEAD_ID, OPP, SUBSCRIPTION_ID, seed
 from helpers import SOURCE_SECRETS, STRIPE_SECRET
 from redis_server import RedisServer
 from test_console_access import csrf_of
@@ -103,3 +105,24 @@ def test_the_strip_says_when_the_store_is_unreachable(make_bridge, tmp_path):
     html = get(bridge, "/console/mappings").text
     assert "Store unreachable" in html and 'id="strip-queue"' not in html
     assert get(bridge, "/console/events").status_code == 503
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
+def test_every_page_reads_every_store_backend(backend, make_bridge, reevo, tmp_path):
+    server = RedisServer(tmp_path / "redis").start() if backend == "redis" else None
+    try:
+        url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/console.db"}.get(backend) or server.url
+        bridge = make_bridge(BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN, BRIDGE_STORE_URL=url)
+        seed(bridge, reevo)
+        listed = get(bridge, "/console/events?source=stripe&delivery_status=dead").text
+        assert re.findall(r'data-key="([^"]+)"', listed) == [f"stripe:{DEAD_ID}"]
+        detail = get(bridge, f"/console/events/stripe/{DEAD_ID}").text
+        assert "invalid_field_value" in detail and 'class="grid timeline"' in detail
+        issues = get(bridge, "/console/issues").text
+        assert issues.count('class="issue"') == 1
+        history = get(bridge, f"/console/opportunities/{OPP}").text
+        assert SUBSCRIPTION_ID in history and DEAD_ID in history
+        assert re.search(r'id="strip-dead"[^>]*>Dead <b>1</b>', get(bridge, "/console/mappings").text)
+    finally:
+        if server:
+            server.stop()

@@ -1,7 +1,7 @@
 """Real processes for fault tests: the sandbox and a gunicorn bridge, killed for real.
 
 Intervals are shortened through the environment (poll 50 ms, backoff base 50 ms,
-lease 2 s) so every scenario ends in seconds. Waiting is polling with a deadline.
+lease 4 s, hold 3 s) so every scenario ends in seconds. Waiting is polling with a deadline.
 """
 from __future__ import annotations
 
@@ -21,10 +21,15 @@ FAST = {
     "BRIDGE_POLL_INTERVAL": "0.05",
     "BRIDGE_RETRY_BASE": "0.05",
     "BRIDGE_RETRY_CAP": "0.3",
-    "BRIDGE_LEASE_SECONDS": "2",
+    # A claimed delivery is sent only while a whole request (1.5 s) still fits in its lease.
+    "BRIDGE_LEASE_SECONDS": "4",
     "BRIDGE_PAUSE_PROBE_SECONDS": "0.3",
     "BRIDGE_READ_TIMEOUT": "1",
     "BRIDGE_CONNECT_TIMEOUT": "0.5",
+    # A request that timed out may still be applied up to 3 s after we gave up on it (the sandbox's
+    # delays are at most 1.5 s, plus what a loaded machine adds).
+    "BRIDGE_AMBIGUOUS_HOLD_SECONDS": "3",
+    "BRIDGE_BREAKER_PROBE_SECONDS": "0.5",
     "BRIDGE_GRACEFUL_TIMEOUT": "5",
 }
 

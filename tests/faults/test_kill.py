@@ -55,8 +55,9 @@ def store_url(request, tmp_path):
 
 def test_kill_9_with_100_acknowledged_events_loses_nothing(sandbox, make_bridge, store_url):
     sandbox.fault(count=8, status=503, headers={"Retry-After": "3"}, method="PATCH")  # waiting to retry
-    # In flight at the kill. Shorter than the lease (2 s): a request the killed process sent
-    # lands before another worker may take that opportunity over (see docs/operating.md, ordering).
+    # In flight at the kill, and longer than the read timeout (1 s) on a loaded machine: their results
+    # are unknown, so each opportunity is held (3 s after the timeout, or after the killed lease) before
+    # anything newer goes to it (see docs/delivery.md).
     sandbox.fault(count=20, delay=0.8, method="PATCH")
     bridge = make_bridge(store_url, BRIDGE_DELIVERY_THREADS=2)
     for number in range(EVENTS):

@@ -97,6 +97,21 @@ def test_apply_then_error_status(api):
     assert api.attrs(OPP)["display_name"]["value"] == "applied then 500"
 
 
+def test_down_answers_every_matching_request_for_its_seconds_then_recovers(api):
+    queued_at = time.monotonic()
+    add_fault(api, mode="down", seconds=1, method="PATCH")
+    statuses = []
+    while not statuses or statuses[-1] == 503:  # polls until the outage ends (bounded by its 1 s)
+        statuses.append(api.patch(OPP, {"display_name": "while down"}).status_code)
+        assert time.monotonic() - queued_at < 30, "the outage never ended"
+    assert time.monotonic() - queued_at >= 1.0
+    assert statuses[0] == 503 and statuses[-1] == 200 and set(statuses) == {503, 200}
+    assert api.get(OPP).status_code == 200  # only PATCH was down
+    entries = [e for e in log(api) if e["method"] == "PATCH"]
+    assert [e["applied"] for e in entries] == [False] * (len(entries) - 1) + [True]
+    assert api.control("GET", "faults").json()["data"] == []
+
+
 @pytest.mark.parametrize("apply", [False, True])
 def test_drop_closes_the_connection(api, apply):
     add_fault(api, mode="drop", apply=apply, method="PATCH")
@@ -149,6 +164,9 @@ BAD_FAULTS = [
     ("apply-not-bool", {"mode": "drop", "apply": "yes"}),
     ("path-not-prefix", {"status": 503, "path": "api/v2"}),
     ("not-an-object", "503"),
+    ("down-without-seconds", {"mode": "down"}),
+    ("down-too-long", {"mode": "down", "seconds": 7200}),
+    ("seconds-without-down", {"status": 503, "seconds": 5}),
 ]
 
 

@@ -1,9 +1,11 @@
--- claim: lease up to `limit` due deliveries, at most one per target (opportunity).
--- ARGV: prefix, token, now, lease_until, limit, max_scan. Returns {{id, {field, value, ...}}, ...}.
+-- claim: lease up to `limit` due deliveries, at most one per target (opportunity), none for a held one.
+-- ARGV: prefix, token, now, lease_until, limit, max_scan, hold_seconds. Returns {{id, {field, value, ...}}, ...}.
+-- A target is not free while its delivery is leased or its lease ended less than hold_seconds ago
+-- (the worker may have died mid-request), nor while <P>hold says it is held (an unknown outcome).
 -- The claimed ids are kept under claim:<token> for a few minutes, so a retried call (redis-py
 -- resending after a lost reply) returns the same deliveries instead of finding them taken.
 local token, now, lease_until = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local limit, max_scan = tonumber(ARGV[5]), tonumber(ARGV[6])
+local limit, max_scan, hold = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local ckey = P .. 'claim:' .. token
 local function rows(ids)
   local out = {}
@@ -18,7 +20,11 @@ if prior then
 end
 local function in_flight(holder)
   local h = redis.call('HMGET', dkey(holder), 'status', 'next_attempt_at')
-  return h[1] == 'delivering' and tonumber(h[2]) > now
+  return h[1] == 'delivering' and tonumber(h[2]) + hold > now
+end
+local function held(target)
+  local held_until = redis.call('HGET', P .. 'hold', target)
+  return held_until and tonumber(held_until) > now
 end
 -- Read first, write after: writing moves members out of the range being paged through.
 local chosen, seen, offset = {}, {}, 0
@@ -32,7 +38,7 @@ while #chosen < limit and offset < max_scan do
     if (status == 'queued' or status == 'retrying' or status == 'delivering') and not seen[target] then
       seen[target] = true
       local holder = redis.call('HGET', P .. 'flight', target)
-      if not holder or holder == id or not in_flight(holder) then
+      if (not holder or not in_flight(holder)) and not held(target) then
         chosen[#chosen + 1] = {id, status, target}
         if #chosen >= limit then break end
       end

@@ -2,6 +2,7 @@
 -- Keys: <P>seq  <P>d:<id>  <P>e:<json [source, event id]>  <P>events  <P>all  <P>status:<s>
 --       <P>due  <P>done  <P>dead  <P>flight  <P>f:<opportunity id>  <P>ftouch  <P>claim:<token>
 --       <P>eseq  <P>ev:all  <P>ev:src:<source>  <P>ev:out:<outcome>  <P>dopp:<target key>  <P>att:<id>
+--       <P>hold (target → held until)  <P>pace (the shared pace state, JSON)
 -- Sorted-set members are zero-padded ids, so equal scores keep id (received) order.
 -- The event indexes ev:* (the console's event list) score each event by received_at; their member is
 -- the event's sequence number (16 digits, so ties keep arrival order) followed by its event member.

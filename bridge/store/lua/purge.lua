@@ -1,7 +1,7 @@
 -- purge: one batch of one retention phase. ARGV: prefix, cutoff, include dead (0/1), batch, offset, phase.
 --   deliveries: finished deliveries (and dead ones if asked) finished before the cutoff
 --   events:     events received before the cutoff that have no delivery left (the dedupe keys)
---   fields:     stale-guard field times not raised since the cutoff
+--   fields:     stale-guard field times not raised since the cutoff (and opportunity holds that ended)
 -- Returns {removed, scanned, kept}: the caller repeats a phase while a full batch was scanned.
 local cutoff, batch, offset, phase = '(' .. ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local function drop(set)
@@ -50,6 +50,12 @@ if phase == 'events' then
     end
   end
   return {removed, #events, kept}
+end
+if offset == 0 then  -- holds that ended (one per opportunity with a recent unknown outcome, so few)
+  local holds = redis.call('HGETALL', P .. 'hold')
+  for k = 1, #holds, 2 do
+    if tonumber(holds[k + 1]) < tonumber(ARGV[2]) then redis.call('HDEL', P .. 'hold', holds[k]) end
+  end
 end
 local opportunities = redis.call('ZRANGEBYSCORE', P .. 'ftouch', '-inf', cutoff, 'LIMIT', 0, batch)
 for _, opportunity in ipairs(opportunities) do

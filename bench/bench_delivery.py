@@ -16,12 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_http import call, free_port, wait_until
-from bench_store import ATTRIBUTES, event
-
-from bridge.store import PENDING, NewDelivery, open_store
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_http import call, free_port, wait_until  # noqa: E402
+from bench_store import ATTRIBUTES, event  # noqa: E402
+
+from bridge.store import PENDING, NewDelivery, open_store  # noqa: E402
 RUNS = (("no rate (baseline)", "0", 600), ("rate 20/s (default)", "20", 60), ("rate 100/s", "100", 300))
 
 
@@ -83,5 +84,4 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -6,15 +6,15 @@ on whether the event is now safely stored, never on Reevo.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.store.interface import Store
-from bridge import signatures
+from bridge import signatures, untrusted_json
+from bridge.mapping.expressions import expression_budget
 from bridge.telemetry import alerts, metrics
-from bridge.mapping.model import Delivery, Failure, Mapping
+from bridge.mapping.model import Delivery, EventsError, Failure, Mapping, trusted_time
 from bridge.telemetry.logs import log_state
 from bridge.store import (ACCEPTED, DEAD, DUPLICATE, IGNORED, AcceptResult, EventOutcome, EventRecord, NewDelivery,
                           StoreUnavailable)
@@ -71,8 +71,12 @@ class AcceptPipeline:
         self._verify(source, request)
         body = _parse(request.body, content_type)
         now = self.clock()
-        results = [self._accept(source.mapping, event, now)
-                   for event in source.mapping.read_events(body, request.headers)]
+        with expression_budget():  # one budget for all of this webhook's expressions
+            try:
+                events = source.mapping.read_events(body, request.headers)
+            except EventsError as exc:
+                raise Rejection(422, exc.reason, exc.detail) from None
+            results = [self._accept(source.mapping, event, now) for event in events]
         return _reply(results)
 
     def _source(self, name: str) -> Source:
@@ -96,6 +100,8 @@ class AcceptPipeline:
 
     def _accept(self, mapping: Mapping, event, now: float) -> dict:
         rendered = mapping.render(event)
+        # The stale guard orders by occurred_at: no event may claim a time after it arrived.
+        event.occurred_at = trusted_time(event.occurred_at, now)
         record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, event.fingerprint,
                              data=event.data, data_json=event.data_json)
         if not rendered:
@@ -148,9 +154,9 @@ def _parse(body: bytes, content_type: str):
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise Rejection(415, "unsupported_media_type", f"expected application/json, got {content_type or 'none'}")
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejection(400, "malformed_body", "the body is not valid JSON") from None
+        return untrusted_json.loads(body)
+    except untrusted_json.UntrustedJSONError as exc:
+        raise Rejection(400, exc.reason, exc.detail) from None
 
 
 def _reply(results: list[dict]) -> tuple[int, dict]:

@@ -5,6 +5,7 @@ prints it and stops instead of failing later on a live webhook.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -98,6 +99,8 @@ def _number(env: dict, name: str, default, kind=float, minimum=0):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a {'whole number' if kind is int else 'number'}") from None
+    if not math.isfinite(value):  # nan passes every comparison below: a lease of nan never expires
+        raise ConfigError(f"{name}={raw!r} is not a finite number")
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     return value
@@ -152,8 +155,9 @@ def load_settings(env: dict | None = None) -> Settings:
         reevo_api_key=api_key,
         **vars(load_store_settings(env)),
         mappings_dir=_text(env, "BRIDGE_MAPPINGS_DIR", Settings.mappings_dir),
-        admin_token=env.get("BRIDGE_ADMIN_TOKEN", Settings.admin_token),
-        viewer_token=env.get("BRIDGE_VIEWER_TOKEN", Settings.viewer_token),
+        # Stripped: a token pasted with a newline or spaces could never match.
+        admin_token=env.get("BRIDGE_ADMIN_TOKEN", Settings.admin_token).strip(),
+        viewer_token=env.get("BRIDGE_VIEWER_TOKEN", Settings.viewer_token).strip(),
         console_session_hours=_number(env, "BRIDGE_CONSOLE_SESSION_HOURS", Settings.console_session_hours, float,
                                       0.01),
         behind_proxy=_flag(env, "BRIDGE_BEHIND_PROXY"),

@@ -4,7 +4,7 @@ Modes:
 - ``respond``: answer ``status``/``headers``/``body`` without handling the request
   (after ``delay``); with no ``status``, only add ``delay`` then handle normally.
 - ``apply_then_delay``: handle the request for real, wait ``delay``, then respond
-  (with the real response, or with ``status``/``body`` if given).
+  (with the real response and the fault's ``headers``, or with ``status``/``body`` if given).
 - ``drop``: close the TCP connection without any response (after ``delay``);
   ``apply: true`` handles the request first.
 - ``down``: for ``seconds`` from when it is queued, answer every matching request with

@@ -101,7 +101,11 @@ def _fault_after(state, fault: dict, response: Response) -> Response:
         state.sleep(fault["delay"])
     if fault["mode"] == "drop":
         return drop_connection()
-    return fault_response(fault) if fault["status"] is not None else response
+    if fault["status"] is not None:
+        return fault_response(fault)
+    for name, value in fault["headers"].items():  # the real answer, with the fault's headers (e.g. rate limits)
+        response.headers[name] = value
+    return response
 
 
 def fault_response(fault: dict) -> Response:

@@ -1,4 +1,5 @@
 """The admin API: token, filters and pages, event detail, replay, mappings, reload, OpenAPI."""
+import re
 import shutil
 
 import pytest
@@ -129,6 +130,6 @@ def test_openapi_documents_every_admin_route(admin):
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     for rule in admin.app.url_map.iter_rules():
         if rule.rule.startswith("/admin"):
-            path = rule.rule.replace("<int:", "{").replace("<path:", "{").replace("<", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (path, method.lower()) in documented, (path, method)

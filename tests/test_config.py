@@ -36,8 +36,21 @@ def test_a_key_means_the_real_api():
     ({"REEVO_API_KEY": "k", "BRIDGE_SANDBOX": "sometimes"}, "BRIDGE_SANDBOX='sometimes' is not a boolean"),
     ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "5", "BRIDGE_READ_TIMEOUT": "10"},
      "BRIDGE_LEASE_SECONDS=5 must be longer than BRIDGE_CONNECT_TIMEOUT + BRIDGE_READ_TIMEOUT"),
+    # Issue 12.6: nan passes every comparison (a lease that never expires, a poll loop that spins).
+    ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "nan"}, "BRIDGE_LEASE_SECONDS='nan' is not a finite number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_POLL_INTERVAL": "nan"}, "BRIDGE_POLL_INTERVAL='nan' is not a finite number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_READ_TIMEOUT": "inf"}, "BRIDGE_READ_TIMEOUT='inf' is not a finite number"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_AMBIGUOUS_HOLD_SECONDS": "5", "BRIDGE_READ_TIMEOUT": "10"},
+     "BRIDGE_AMBIGUOUS_HOLD_SECONDS=5 must be at least BRIDGE_READ_TIMEOUT (10)"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_REEVO_CONCURRENCY": "-1"}, "BRIDGE_REEVO_CONCURRENCY='-1' must be at least 0"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_BREAKER_PROBE_SECONDS": "0"},
+     "BRIDGE_BREAKER_PROBE_SECONDS='0' must be at least 0.01"),
 ])
 def test_bad_settings_name_the_variable(env, message):
     with pytest.raises(ConfigError) as error:
         load_settings(env)
     assert message in str(error.value)
+
+
+def test_the_admin_token_is_stripped_of_the_spaces_and_newline_a_paste_adds():
+    assert load_settings({"REEVO_API_KEY": "k", "BRIDGE_ADMIN_TOKEN": " s3cret-token\n"}).admin_token == "s3cret-token"

@@ -79,6 +79,7 @@ def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
     ({"REEVO_API_KEY": "k", "BRIDGE_MAPPINGS_DIR": "BAD"}, "bad.yaml: line 2, column 1: not valid YAML"),
     ({"REEVO_API_KEY": "k", "BRIDGE_WEB_WORKERS": "abc"}, "BRIDGE_WEB_WORKERS='abc' is not a whole number"),
     ({"REEVO_API_KEY": "k", "BRIDGE_WEB_THREADS": "0"}, "BRIDGE_WEB_THREADS='0' must be at least 1"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "nan"}, "BRIDGE_LEASE_SECONDS='nan' is not a finite number"),
 ])
 def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
     if env.get("BRIDGE_MAPPINGS_DIR") == "BAD":

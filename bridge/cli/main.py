@@ -11,17 +11,19 @@ import time
 from pathlib import Path
 
 from bridge.config import SANDBOX_DEMO_SECRET, ConfigError, Settings, load_settings
-from bridge.mapping.loader import load_mapping, load_mappings
+from bridge.mapping.loader import load_mapping, load_mappings, trust_warnings
 from bridge.mapping.preview import preview_events
 from bridge.store import InvalidQuery, StoreConfigError, StoreUnavailable
 
 
 def cmd_check(args) -> int:
-    """Lint every mapping file; list every problem; exit 1 if any."""
+    """Lint every mapping file; list every problem; exit 1 if any (warnings alone exit 0)."""
     mappings, problems = load_mappings(args.mappings)
     for line in problems:
         print(line)
     for _, mapping in sorted(mappings.items()):
+        for line in trust_warnings(mapping):
+            print(line)
         unset = [n for n in mapping.secret_names if not os.environ.get(n)]
         if mapping.scheme != "none" and len(unset) == len(mapping.secret_names):
             print(f"{mapping.path}: note: none of {', '.join(unset)} is set here; "

@@ -1,8 +1,18 @@
-"""JMESPath expressions and `{expr}` templates, compiled once at load."""
+"""JMESPath expressions and `{expr}` templates, compiled once at load.
+
+The data is the sender's, so general expressions run on a budget: each step of
+jmespath's interpreter costs one unit; one evaluation may take MAX_STEPS, and one
+webhook's expressions together WEBHOOK_STEPS (see `expression_budget`). A fan-out
+projection over a crafted body then fails with ExpressionTooCostly (a dead delivery,
+`expression_too_costly`) instead of holding a worker for seconds and hundreds of MB,
+and the webhook's cheap expressions still run.
+"""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import jmespath
@@ -32,17 +42,91 @@ def compile_expression(text: str):
     return FieldPath(text, steps) if steps is not None else Compiled(text, parsed.parsed)
 
 
-class Compiled:
-    """A general JMESPath expression with a reused interpreter."""
+# Real mappings take a few to a few thousand steps per expression; ~300,000 steps are a second
+# of one loaded core.
+MAX_STEPS = 50_000  # one evaluation
+WEBHOOK_STEPS = 500_000  # all of one webhook's evaluations
 
-    _interpreter = TreeInterpreter()
+
+class ExpressionFailed(JMESPathError):
+    """The interpreter could not evaluate an expression on this data (e.g. ceil of an overflow)."""
+
+    reason = "expression_failed"
+
+
+class ExpressionTooCostly(JMESPathError):
+    """One evaluation exceeded MAX_STEPS, or one webhook's evaluations WEBHOOK_STEPS."""
+
+    reason = "expression_too_costly"
+
+
+def failure_reason(exc: JMESPathError) -> str:
+    """The dead-delivery reason for an expression that raised `exc`."""
+    return getattr(exc, "reason", "expression_failed")
+
+
+class _BudgetedInterpreter(TreeInterpreter):
+    """jmespath's interpreter, charging one step per node it visits (one per thread)."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = 0  # steps this evaluation may still take
+        self.webhook_left: int | None = None  # inside expression_budget(): what the webhook has left
+
+    def visit(self, node, *args, **kwargs):
+        self.left -= 1
+        if self.left < 0:
+            raise ExpressionTooCostly("the expression took more steps than its budget on this event "
+                                      f"({MAX_STEPS} per expression, {WEBHOOK_STEPS} per webhook)")
+        return super().visit(node, *args, **kwargs)
+
+    def evaluate(self, parsed: dict, data):
+        """Visit `parsed` within this evaluation's budget, charging the webhook for what it took."""
+        allowed = MAX_STEPS if self.webhook_left is None else min(MAX_STEPS, self.webhook_left)
+        self.left = allowed
+        try:
+            return self.visit(parsed, data)
+        finally:
+            if self.webhook_left is not None:
+                self.webhook_left -= allowed - max(self.left, 0)
+
+
+_local = threading.local()
+
+
+def _interpreter() -> _BudgetedInterpreter:
+    interpreter = getattr(_local, "interpreter", None)
+    if interpreter is None:
+        interpreter = _local.interpreter = _BudgetedInterpreter()
+    return interpreter
+
+
+@contextmanager
+def expression_budget(steps: int = WEBHOOK_STEPS):
+    """The general expressions evaluated inside (in this thread) share `steps`, MAX_STEPS at most each."""
+    interpreter = _interpreter()
+    interpreter.webhook_left = steps
+    try:
+        yield
+    finally:
+        interpreter.webhook_left = None
+
+
+class Compiled:
+    """A general JMESPath expression, run on this thread's budgeted interpreter."""
 
     def __init__(self, expression: str, parsed: Any):  # jmespath's AST
         self.expression = expression
         self.parsed = parsed
 
     def search(self, data):
-        return self._interpreter.visit(self.parsed, data)
+        try:
+            return _interpreter().evaluate(self.parsed, data)
+        except JMESPathError:
+            raise
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            raise ExpressionFailed(f"{self.expression!r} cannot be evaluated on this event: "
+                                   f"{type(exc).__name__}") from None
 
 
 class FieldPath:

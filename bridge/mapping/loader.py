@@ -41,12 +41,19 @@ def _compile(problems: _Problems, text, route=None, where=None):
         return None
 
 
+def _header_names(spec) -> list[str]:
+    """The header names an `event:` entry reads (`{header: X}` or `{header: [X, Y]}`), else []."""
+    if not (isinstance(spec, dict) and set(spec) == {"header"}):
+        return []
+    return [str(n) for n in (spec["header"] if isinstance(spec["header"], list) else [spec["header"]])]
+
+
 def _event_reader(problems, spec, name):
     if spec is None:
         return None
-    if isinstance(spec, dict) and set(spec) == {"header"}:
-        names = spec["header"] if isinstance(spec["header"], list) else [spec["header"]]
-        return lambda data, headers: _first_header(headers, [str(n) for n in names])
+    names = _header_names(spec)
+    if names:
+        return lambda data, headers: _first_header(headers, names)
     expr = _compile(problems, spec, where=f"event.{name}")
     if expr is None:
         return None
@@ -156,6 +163,8 @@ def load_mapping(path: Path) -> tuple[Mapping | None, list[str]]:
         events=_compile(problems, doc["events"], where="events") if doc["events"] else None,
         routes=[r for r in (_compile_route(problems, raw_route, custom) for raw_route in doc["routes"]) if r],
         volatile=[path.split(".") for path in doc["event"].get("volatile") or []],
+        event_headers={k: _header_names(doc["event"].get(k)) for k in ("id", "type", "occurred_at")
+                       if _header_names(doc["event"].get(k))},
     )
     return (None if problems.lines else mapping), problems.lines
 
@@ -202,3 +211,22 @@ def load_mappings(directory: str) -> tuple[dict[str, Mapping], list[str]]:
         if mapping:
             mappings[mapping.source] = mapping
     return mappings, problems
+
+
+_UNSIGNED_CONSEQUENCE = {
+    "id": "a captured body replayed with a new value is a new event, applied again",
+    "occurred_at": "a replayed body may claim any time up to its arrival, so an old state can overwrite a "
+                   "newer one; read the time from the signed body if it has one",
+}
+
+
+def trust_warnings(mapping: Mapping) -> list[str]:
+    """One line per event id or time read from a header that the mapping's scheme does not sign."""
+    signed = signatures.signed_headers(mapping.scheme, mapping.verify_options)
+    lines = []
+    for name, consequence in _UNSIGNED_CONSEQUENCE.items():
+        unsigned = [h for h in mapping.event_headers.get(name, []) if h.lower() not in signed]
+        if unsigned:
+            lines.append(f"{mapping.path}: warning: event.{name} reads header {', '.join(unsigned)}, which scheme "
+                         f"{mapping.scheme!r} does not sign: {consequence}")
+    return lines

@@ -8,13 +8,13 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
 from bridge.mapping import reevo_fields
-from bridge.mapping.expressions import truthy
+from bridge.mapping.expressions import failure_reason, truthy
 from bridge.mapping.transforms import TransformError, parse_iso8601
 from bridge.mapping.valuespec import SKIP, FieldError, ValueSpec
 
@@ -25,6 +25,14 @@ class MappingError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class EventsError(ValueError):
+    """The `events:` expression cannot split this body; `reason` is a short code."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
 
 
 @dataclass
@@ -94,7 +102,7 @@ class Route:
         except FieldError as exc:
             return Failure(self.name, exc.reason, exc.message, "opportunity")
         except JMESPathError as exc:
-            return Failure(self.name, "expression_failed", _first_line(exc), "opportunity")
+            return Failure(self.name, failure_reason(exc), _first_line(exc), "opportunity")
         attributes = {}
         for name, spec in self.fields.items():
             try:
@@ -125,13 +133,17 @@ class Mapping:
     events: Any
     routes: list[Route] = field(default_factory=list)
     volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
+    event_headers: dict = field(default_factory=dict)  # id/type/occurred_at → header names it reads
 
     def read_events(self, body, headers) -> list[Event]:
         """Split a parsed body into events with their id, type and occurred_at."""
         if self.events is None:
             items = [body]
         else:
-            items = self.events.search(body)
+            try:
+                items = self.events.search(body)
+            except JMESPathError as exc:
+                raise EventsError(failure_reason(exc), f"events: {_first_line(exc)}") from None
             items = items if isinstance(items, list) else ([] if items is None else [items])
         return [self.make_event(item, headers) for item in items]
 
@@ -156,7 +168,7 @@ class Mapping:
             try:
                 matched = route.when is None or truthy(route.when.search(event.data))
             except JMESPathError as exc:
-                rendered.append(Failure(route.name, "expression_failed", _first_line(exc), "when"))
+                rendered.append(Failure(route.name, failure_reason(exc), _first_line(exc), "when"))
                 continue
             if matched:
                 rendered.append(route.render(event.data))
@@ -204,9 +216,32 @@ def normalise_time(value) -> str | None:
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         else:
             return None
-    except (TransformError, ValueError, OverflowError, OSError):
+        return _utc_text(moment)
+    except (TransformError, ValueError, OverflowError, OSError):  # e.g. 9999-12-31T23:59:59-01:00
         return None
+
+
+def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+# How far ahead of the bridge's clock a sender's clock may be before its time is not believed.
+CLOCK_SKEW_SECONDS = 60
+
+
+def trusted_time(occurred_at: str | None, received_at: float) -> str | None:
+    """`occurred_at`, unless it is more than CLOCK_SKEW_SECONDS after `received_at`: then `received_at`.
+
+    The stale guard keeps the newest occurred_at per field, so a time in the future (a
+    wrong clock, or a replayed body with a forged unsigned header) would make every
+    later change look stale. No event can have happened after the bridge received it.
+    """
+    if occurred_at is None:
+        return None
+    arrived = datetime.fromtimestamp(received_at, tz=UTC)
+    if occurred_at > _utc_text(arrived + timedelta(seconds=CLOCK_SKEW_SECONDS)):
+        return _utc_text(arrived)
+    return occurred_at
 
 
 def _is_uuid(value) -> bool:

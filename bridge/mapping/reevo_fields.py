@@ -5,6 +5,7 @@ deliberately not shared with the sandbox, so the sandbox can catch our mistakes.
 """
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import datetime
@@ -82,9 +83,18 @@ def _reference_problem(value) -> str | None:
     return "must be a UUID, {related_record_id} or {related_record_match: {field: value}}"
 
 
+# A PATCH number: finite (NaN and Infinity are not JSON) and below 10^21 in magnitude, so an int
+# straight from a body (up to Python's 4,300 digits) cannot reach Reevo or the JSON encoder.
+_NUMBER_LIMIT = 10 ** 21
+
+
 def _number_problem(value) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "must be a number"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if not -_NUMBER_LIMIT < value < _NUMBER_LIMIT:
+        return "is out of range (at most 10^21 in magnitude)"
     return None
 
 

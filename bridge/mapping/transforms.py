@@ -19,17 +19,41 @@ class TransformError(ValueError):
     """A value cannot be transformed; the message says why, without the value's secrets."""
 
 
+# Bounds checked before any arithmetic: Decimal("1e999999") is cheap to parse, but turning
+# it into an int makes a million digits (seconds of CPU under the GIL).
+MAX_DIGITS = 40  # significant digits
+MAX_EXPONENT = 20  # magnitude below 10**21 (money in minor units, Unix milliseconds)
+MIN_EXPONENT = -30  # smaller non-zero magnitudes are refused, not rounded to zero silently
+_MAX_TEXT = 100  # characters of numeric text worth parsing
+
+
 def _number(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise TransformError("expected a number, got a boolean")
     if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
+        if isinstance(value, int) and value.bit_length() > 4 * MAX_DIGITS:  # before str(): no huge conversion
+            raise TransformError("the number has too many digits")
+        return _bounded(Decimal(str(value)), str(value))
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) > _MAX_TEXT:
+            raise TransformError(f"{value[:40]!r}… is too long to be a number")
         try:
-            return Decimal(value.strip())
+            return _bounded(Decimal(text), text)
         except InvalidOperation:
             raise TransformError(f"{value[:40]!r} is not a number") from None
     raise TransformError(f"expected a number, got {type(value).__name__}")
+
+
+def _bounded(number: Decimal, text: str) -> Decimal:
+    """`number` if it is finite and within the bounds above; NaN and Infinity never leave the bridge."""
+    if not number.is_finite():
+        raise TransformError(f"{text[:40]!r} is not a finite number")
+    if len(number.as_tuple().digits) > MAX_DIGITS:
+        raise TransformError(f"{text[:40]!r} has more than {MAX_DIGITS} significant digits")
+    if number and not MIN_EXPONENT <= number.adjusted() <= MAX_EXPONENT:
+        raise TransformError(f"{text[:40]!r} is out of range (10^{MIN_EXPONENT} to 10^{MAX_EXPONENT + 1})")
+    return number
 
 
 def _plain(number: Decimal) -> int | float:
@@ -50,7 +74,10 @@ def to_decimal(value):
 def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise TransformError(f"{moment.isoformat()} is after the year 9999 in UTC") from None
 
 
 def unix_to_iso8601(value):
@@ -58,7 +85,10 @@ def unix_to_iso8601(value):
     seconds = _number(value)
     if abs(seconds) >= 100_000_000_000:  # later than year 5138 in seconds: it is milliseconds
         seconds = seconds / 1000
-    return _utc_text(datetime.fromtimestamp(float(seconds), tz=UTC))
+    try:
+        return _utc_text(datetime.fromtimestamp(float(seconds), tz=UTC))
+    except (ValueError, OverflowError, OSError):
+        raise TransformError(f"{str(value)[:40]!r} is not a time between the years 1 and 9999") from None
 
 
 _ISO_Z = re.compile(r"Z$", re.IGNORECASE)
@@ -84,7 +114,10 @@ def date_only(value):
     text = value if isinstance(value, str) else unix_to_iso8601(value)
     moment = parse_iso8601(text)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            raise TransformError(f"{text[:40]!r} is after the year 9999 in UTC") from None
     return date(moment.year, moment.month, moment.day).isoformat()
 
 

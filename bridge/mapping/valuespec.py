@@ -16,7 +16,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 
 from bridge.mapping import transforms
-from bridge.mapping.expressions import Template, compile_expression
+from bridge.mapping.expressions import Template, compile_expression, failure_reason
 
 SKIP = object()  # the field is left out of the PATCH
 _SOURCES = ("from", "value", "template", "match")
@@ -54,7 +54,7 @@ class ValueSpec:
         try:
             value = self.read(event)
         except JMESPathError as exc:  # e.g. a function given the wrong type by this event
-            raise FieldError("expression_failed", str(exc).strip().splitlines()[0]) from None
+            raise FieldError(failure_reason(exc), str(exc).strip().splitlines()[0]) from None
         if value is not None:
             value = self._transform(value)
         if value is not None and self.lookup is not None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from bridge.store.interface import Store
 from bridge.accept import new_delivery
+from bridge.mapping.expressions import expression_budget
 from bridge.mapping.model import Event, Mapping
 from bridge.telemetry.logs import log_state
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, NewDelivery, target_key
@@ -102,7 +103,8 @@ def prepare(sources: dict, store: Store, source: str, event_id: str, routes: lis
     if stored.get("data") is None:
         raise RebuildError("no_data", f"event {event_id} from {source} was stored without its data")
     mapping = sources[source].mapping
-    rendered = [new_delivery(r) for r in mapping.render(stored_event(mapping, stored))]
+    with expression_budget():
+        rendered = [new_delivery(r) for r in mapping.render(stored_event(mapping, stored))]
     missing = []
     if routes is not None:
         rendered = [d for d in rendered if d.route in routes]

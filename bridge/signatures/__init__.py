@@ -38,7 +38,8 @@ from bridge.signatures.timestamped import (CALENDLY, PADDLE, STRIPE, PairFormat,
 
 __all__ = [
     "SignatureError", "SignatureReason", "SignedRequest", "Verifier", "Signer", "Scheme", "REGISTRY", "SCHEMES",
-    "SIGNERS", "option_problems", "sign_request", "sign_stripe", "PairFormat", "STRIPE", "CALENDLY", "PADDLE",
+    "SIGNERS", "option_problems", "sign_request", "signed_headers", "sign_stripe", "PairFormat", "STRIPE",
+    "CALENDLY", "PADDLE",
     "ALGORITHMS", "ENCODINGS", "verify_stripe", "verify_calendly", "verify_paddle", "verify_standard_webhooks",
     "verify_github", "verify_shopify", "verify_docusign", "verify_pandadoc", "verify_hubspot_v3",
     "verify_hubspot_v2", "verify_hmac", "verify_basic", "verify_token", "verify_none",
@@ -94,6 +95,22 @@ def option_problems(scheme: str, options: Mapping) -> list[tuple[str, str]]:
             problems.append((name, problem))
     check = REGISTRY[scheme].check
     return problems + (check(options) if check else [])
+
+
+# Headers whose values a scheme's signature covers (lower case). Every other header, and
+# every header of the schemes not listed, is as trustworthy as the sender's IP address:
+# anyone replaying a captured body may set it.
+_SIGNED_HEADERS = {
+    "standard-webhooks": frozenset({"webhook-id", "webhook-timestamp", "svix-id", "svix-timestamp"}),
+    "hubspot-v3": frozenset({"x-hubspot-request-timestamp"}),
+}
+
+
+def signed_headers(scheme: str, options: Mapping) -> frozenset[str]:
+    """Lower-cased names of the request headers `scheme` (with these `verify:` options) signs."""
+    if scheme == "hmac" and "{timestamp}" in options.get("signed", "{body}") and options.get("timestamp_header"):
+        return frozenset({options["timestamp_header"].lower()})
+    return _SIGNED_HEADERS.get(scheme, frozenset())
 
 
 def sign_request(scheme: str, body: bytes, secret: str, now: int, *, url: str, method: str = "POST",

@@ -167,7 +167,9 @@ def redact(url: str) -> str:
         query = "&".join("password=***" if item.startswith("password=") else item
                          for item in parts.query.split("&"))
         parts = parts._replace(query=query)
-    return parts.geturl()
+    # Not parts.geturl(): it drops the // of sqlite:///path (an empty host).
+    return (f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 def _problem(url: str, text: str) -> str:

@@ -10,9 +10,11 @@ scan stopped. So every call has a bounded cost whatever the store holds.
 from __future__ import annotations
 
 import base64
+import math
 import re
 
 from bridge.store import DEAD, RETRYING, STATUSES, UNRESOLVED, InvalidQuery
+from bridge.store.query import MAX_ID, epoch_seconds
 
 EVENT_FILTER_KEYS = ("received_from", "received_to", "source", "type", "status", "opportunity",
                      "delivery_status", "q")
@@ -45,10 +47,7 @@ def check_event_filter(filter: dict | None) -> dict:
             checked[key] = values
     for key in ("received_from", "received_to"):
         if key in checked:
-            try:
-                checked[key] = float(checked[key])
-            except (TypeError, ValueError):
-                raise InvalidQuery(f"{key} must be epoch seconds, not {checked[key]!r}") from None
+            checked[key] = epoch_seconds(key, checked[key])
     for key in ("source", "type", "opportunity", "q"):
         if key in checked and not isinstance(checked[key], str):
             raise InvalidQuery(f"{key} must be text")
@@ -90,7 +89,8 @@ def decode_event_cursor(cursor: str | None) -> tuple[float, int] | None:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if text.startswith(_CURSOR_PREFIX):
             when, tiebreak = text[len(_CURSOR_PREFIX):].rsplit(":", 1)
-            return float(when), int(tiebreak)
+            if len(tiebreak) <= 19 and 0 <= int(tiebreak) <= MAX_ID and math.isfinite(float(when)):
+                return float(when), int(tiebreak)
     except (ValueError, UnicodeDecodeError):
         pass
     raise InvalidQuery("invalid cursor")

@@ -6,11 +6,14 @@ so pages stay stable while new deliveries arrive (they sort after every cursor).
 from __future__ import annotations
 
 import base64
+import math
 
 from bridge.store import STATUSES, DeliveryRecord, InvalidQuery
 from bridge.store.interface import FILTER_KEYS
 
 MAX_LIMIT = 1000
+MAX_ID = 2 ** 63 - 1  # SQLite's INTEGER: a larger id names no delivery (and must not reach the driver)
+_TEXT_KEYS = ("source", "route", "opportunity", "event_id")
 _CURSOR_PREFIX = "d1:"
 
 
@@ -21,18 +24,38 @@ def check_filter(filter: dict | None) -> dict:
     if unknown:
         raise InvalidQuery(f"unknown filter key(s) {', '.join(unknown)}; known: {', '.join(FILTER_KEYS)}")
     if "status" in checked:
-        statuses = (checked["status"],) if isinstance(checked["status"], str) else tuple(checked["status"])
+        statuses = (checked["status"],) if isinstance(checked["status"], str) else checked["status"]
+        if not isinstance(statuses, (list, tuple)) or not all(isinstance(s, str) for s in statuses):
+            raise InvalidQuery("status must be a status name or a list of them")
         bad = [s for s in statuses if s not in STATUSES]
         if bad or not statuses:
             raise InvalidQuery(f"unknown status {', '.join(bad) or '(none)'}; known: {', '.join(STATUSES)}")
-        checked["status"] = statuses
+        checked["status"] = tuple(statuses)
+    for key in _TEXT_KEYS:
+        if key in checked and not isinstance(checked[key], str):
+            raise InvalidQuery(f"{key} must be text")
     for key in ("received_from", "received_to"):
         if key in checked:
-            try:
-                checked[key] = float(checked[key])
-            except (TypeError, ValueError):
-                raise InvalidQuery(f"{key} must be epoch seconds, not {checked[key]!r}") from None
+            checked[key] = epoch_seconds(key, checked[key])
     return checked
+
+
+def epoch_seconds(key: str, value) -> float:
+    """A finite number of seconds (text from a query string, or a JSON number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidQuery(f"{key} must be epoch seconds")
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise InvalidQuery(f"{key} must be epoch seconds, not {str(value)[:40]!r}")
+    return seconds
+
+
+def is_delivery_id(value) -> bool:
+    """A JSON value that can name a delivery: an integer from 1 to MAX_ID (not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
 
 
 def check_limit(limit: int) -> int:
@@ -53,8 +76,10 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith(_CURSOR_PREFIX):
-            return int(text[len(_CURSOR_PREFIX):])
+        if text.startswith(_CURSOR_PREFIX) and len(text) <= len(_CURSOR_PREFIX) + 19:
+            last_id = int(text[len(_CURSOR_PREFIX):])
+            if 0 <= last_id <= MAX_ID:
+                return last_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise InvalidQuery("invalid cursor")

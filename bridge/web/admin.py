@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
 from bridge.ops import rebuild
 from bridge.ops.event_detail import delivery_view, event_detail
 from bridge.ops.issues import replay_ids
-from bridge.web.openapi import OPENAPI
+from bridge.web.openapi import MAX_IDS, OPENAPI
 from bridge.store import InvalidQuery
+from bridge.store.query import MAX_ID, check_filter, is_delivery_id
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 _FILTERS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -44,9 +45,17 @@ delivery_json = delivery_view  # a delivery as the admin API shows it (the lease
 
 
 def dry_run_asked() -> bool:
-    """Whether the JSON body asks for `"dry_run": true`."""
+    """Whether the body asks for `{"dry_run": true}`; no body is a real run.
+
+    Any other body is refused (400) rather than guessed at: a dry run asked for in a form
+    this does not read must not run for real.
+    """
+    if not request.get_data():
+        return False
     body = request.get_json(silent=True)
-    return isinstance(body, dict) and bool(body.get("dry_run"))
+    if not isinstance(body, dict) or set(body) - {"dry_run"} or not isinstance(body.get("dry_run", False), bool):
+        abort(400, description='send no body, or {"dry_run": true|false}')
+    return body.get("dry_run", False)
 
 
 def _filter_from(args) -> dict:
@@ -77,7 +86,7 @@ def list_deliveries():
     return jsonify({"data": [delivery_json(r) for r in records], "next_cursor": cursor})
 
 
-@blueprint.get("/deliveries/<int:delivery_id>")
+@blueprint.get(f"/deliveries/<int(max={MAX_ID}):delivery_id>")
 def get_delivery(delivery_id: int):
     """One delivery with its PATCH and its attempt log."""
     store = _runtime().store
@@ -120,7 +129,7 @@ def _rebuild_json(item: rebuild.Rebuild, dry_run: bool) -> dict:
                         "target": d.target, "error": d.error} for d in item.deliveries]}
 
 
-@blueprint.post("/deliveries/<int:delivery_id>/replay")
+@blueprint.post(f"/deliveries/<int(max={MAX_ID}):delivery_id>/replay")
 def replay_one(delivery_id: int):
     """Queue one delivery again; one the mapping could not build is rebuilt from its event instead.
 
@@ -139,11 +148,17 @@ def replay_many():
     if not isinstance(body, dict) or ("ids" in body) == ("filter" in body):
         return _error(400, "bad_request", 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
     ids, filter_ = body.get("ids"), body.get("filter")
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
-        return _error(400, "bad_request", "ids must be a list of delivery ids")
+    if set(body) - {"ids", "filter", "dry_run"} or not isinstance(body.get("dry_run", False), bool):
+        return _error(400, "bad_request", "keys are ids or filter, and dry_run (true or false)")
+    if ids is not None and not (isinstance(ids, list) and len(ids) <= MAX_IDS and all(map(is_delivery_id, ids))):
+        return _error(400, "bad_request", f"ids must be a list of at most {MAX_IDS} delivery ids (1 to {MAX_ID})")
     if filter_ is not None and (not isinstance(filter_, dict) or set(filter_) - set(_FILTERS)):
         return _error(400, "bad_request", f"filter keys are {', '.join(_FILTERS)}")
-    return replay_response(_runtime(), ids, filter_, dry_run=bool(body.get("dry_run")))
+    try:
+        check_filter(filter_)
+    except InvalidQuery as exc:
+        return _error(400, "bad_query", str(exc))
+    return replay_response(_runtime(), ids, filter_, dry_run=body.get("dry_run", False))
 
 
 def replay_response(runtime, ids, filter_, dry_run: bool, extra: dict | None = None):

@@ -6,6 +6,7 @@ console pages show the same through their own routes.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, UTC
 
 from flask import Blueprint, jsonify, request
@@ -27,9 +28,13 @@ _TIMES = ("received_from", "received_to")
 def parse_time(text: str) -> float:
     """Epoch seconds from `1714557600` or an ISO 8601 time (`2024-05-01`, `2024-05-01T10:00:00Z`; UTC if no zone)."""
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise InvalidQuery(f"{text[:40]!r} is not a time: use epoch seconds or ISO 8601")
+        return seconds
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -87,9 +92,9 @@ def replay_event(source: str, event_id: str):
 def _retrying_for(args) -> float:
     try:
         seconds = float(args.get("retrying_for", DEFAULT_RETRYING_FOR))
-    except ValueError:
+    except (TypeError, ValueError):  # a JSON body may give any type
         raise InvalidQuery("retrying_for must be seconds") from None
-    if seconds < 0:
+    if not 0 <= seconds < math.inf:  # nan fails this too
         raise InvalidQuery("retrying_for must be 0 or more seconds")
     return seconds
 

@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.store.interface import Store
 from bridge.web import admin, admin_events, console, webhooks
+from bridge.web.json_provider import BoundedJSONProvider
 from bridge.telemetry.alerts import init_sentry
 from bridge.config import SANDBOX_API_KEY, SANDBOX_DEMO_SECRET, Settings, load_settings
 from bridge.delivery.decisions import Policy
@@ -171,11 +172,12 @@ def build_app(config=None, clock=None, mappings_fallback: str | None = None) -> 
     store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
     worker = build_worker(settings, store, clock)
     app = Flask("bridge")
+    app.json = BoundedJSONProvider(app)
+    app.json.sort_keys = False  # Flask's documented switch
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     if settings.behind_proxy:
         # request.url must be the URL the sender called: HubSpot and PandaDoc sign it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's documented switch
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(admin.blueprint)
     app.register_blueprint(admin_events.blueprint)

@@ -1,6 +1,16 @@
-"""The admin API's OpenAPI 3.1 document, served at /admin/openapi.json (data, not logic)."""
+"""The admin API's OpenAPI 3.1 document, served at /admin/openapi.json (data, not logic).
+
+Enums, bounds and required keys are the ones the handlers enforce, so a schema-driven
+tester finds no value the document allows and the API refuses.
+"""
 from bridge import __version__
+from bridge.store import STATUSES
+from bridge.store.query import MAX_ID
 from bridge.web.openapi_events import merge_into
+
+MAX_IDS = 10_000  # ids in one replay request (bridge.web.admin checks it)
+_STATUS = {"enum": list(STATUSES)}
+_DELIVERY_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -22,7 +32,8 @@ def _ok(schema_ref: str, description: str = "OK") -> dict:
 
 
 _FILTER_PARAMS = [
-    _query("status", "queued, delivering, retrying, delivered, superseded or dead; repeat for several"),
+    {**_query("status", "queued, delivering, retrying, delivered, superseded or dead; repeat for several",
+              {"type": "array", "items": _STATUS}), "style": "form", "explode": True},
     _query("source", "the mapping file name, e.g. stripe"),
     _query("route", "route name within the mapping"),
     _query("opportunity", "Reevo opportunity id (or a target key such as match:[...])"),
@@ -39,18 +50,19 @@ OPENAPI = {
     "paths": {
         "/admin/deliveries": {"get": {
             "summary": "List deliveries, oldest first, with filters and cursor pagination",
-            "parameters": _FILTER_PARAMS + [_query("limit", "1–500, default 50", {"type": "integer"}),
+            "parameters": _FILTER_PARAMS + [_query("limit", "page size, default 50; outside 1–500 clamped to it",
+                                                   {"type": "integer"}),
                                             _query("cursor", "next_cursor of the previous page")],
             "responses": {"200": _ok("DeliveryPage"), "400": _ERROR, **_AUTH}}},
         "/admin/deliveries/{delivery_id}": {"get": {
             "summary": "One delivery: status, attempts, last error, history and the PATCH body",
-            "parameters": [_path("delivery_id", {"type": "integer"})],
+            "parameters": [_path("delivery_id", _DELIVERY_ID)],
             "responses": {"200": _ok("DeliveryOne"), **_AUTH}}},
         "/admin/deliveries/{delivery_id}/replay": {"post": {
             "summary": "Queue one delivery again (attempts restart; its history is kept); one that died before "
                        "it had a target (the mapping could not build it) is rebuilt from its stored event with "
                        "the current mappings",
-            "parameters": [_path("delivery_id", {"type": "integer"})],
+            "parameters": [_path("delivery_id", _DELIVERY_ID)],
             "responses": {"200": _ok("ReplayResult"), "409": _ERROR, **_AUTH}}},
         "/admin/replay": {"post": {
             "summary": "Queue many deliveries again, by ids or by filter, rebuilding the ones the mapping could "
@@ -70,7 +82,7 @@ OPENAPI = {
                        "build are rebuilt, the others are left alone; dry_run only shows what it would do",
             "parameters": [_path("source"), _path("event_id")],
             "requestBody": {"required": False, "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"dry_run": {"type": "boolean"}}}}}},
+                "type": "object", "additionalProperties": False, "properties": {"dry_run": {"type": "boolean"}}}}}},
             "responses": {"200": _ok("RebuildResult"),
                           "409": {"description": "unknown_source (no mapping loaded) or no_data",
                                   "content": _ERROR_CONTENT}, **_AUTH}}},
@@ -109,10 +121,17 @@ OPENAPI = {
                 "conflicts": {"type": "integer"},
                 "data": {"description": "the event as received (the sender's payload), null if not stored"},
                 "deliveries": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}}}}}},
-            "ReplayRequest": {"type": "object", "properties": {
-                "ids": {"type": "array", "items": {"type": "integer"}},
-                "filter": {"type": "object", "properties": {p["name"]: p["schema"] for p in _FILTER_PARAMS}},
-                "dry_run": {"type": "boolean"}}},
+            "ReplayRequest": {
+                "type": "object", "additionalProperties": False,
+                "oneOf": [{"required": ["ids"], "not": {"required": ["filter"]}},
+                          {"required": ["filter"], "not": {"required": ["ids"]}}],
+                "properties": {
+                    "ids": {"type": "array", "maxItems": MAX_IDS,
+                            "items": {**_DELIVERY_ID, "minimum": 1}},
+                    "filter": {"type": "object", "additionalProperties": False, "properties": {
+                        **{p["name"]: p["schema"] for p in _FILTER_PARAMS},
+                        "status": {"oneOf": [_STATUS, {"type": "array", "items": _STATUS, "minItems": 1}]}}},
+                    "dry_run": {"type": "boolean"}}},
             "ReplayResult": {"type": "object", "properties": {
                 "status": {"enum": ["replayed", "dry_run"]},
                 "replayed": {"type": "integer", "description": "queued again as they were"},

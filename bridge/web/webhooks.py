@@ -100,4 +100,7 @@ def http_error(exc: HTTPException):
         _count_rejection(reason)
     response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})
     response.status_code = code
+    for name, value in exc.get_headers():  # e.g. the Allow of a 405, as HTTP requires
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response

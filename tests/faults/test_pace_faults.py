@@ -147,6 +147,22 @@ def test_retry_after_pauses_every_sender(sandbox, make_bridge):
     newest_per_opportunity(sandbox, events)
 
 
+def test_rate_limit_headers_hold_every_sender_before_any_429(sandbox, make_bridge):
+    """A success saying X-RateLimit-Remaining: 0, Reset: 3 holds every sender until the reset."""
+    sandbox.fault(count=1, mode="apply_then_delay", delay=0, method="PATCH",
+                  headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"})
+    bridge = make_bridge(BRIDGE_WEB_WORKERS=2)
+    events = [subscription_event(n, OPPORTUNITY_IDS[n % len(OPPORTUNITY_IDS)]) for n in range(20)]
+    post_all(bridge, events)
+    wait_for(lambda: drained(bridge.env["BRIDGE_STORE_URL"], 20), timeout=60, what="every delivery")
+    log = sandbox.log("PATCH")
+    limited = next(e["received_at"] for e in log if e["fault"])
+    after = [e["received_at"] - limited for e in log if e["received_at"] - limited > ADMITTED_LAG]
+    assert after and min(after) >= 3.0, "no sender sent anything until the reset"
+    assert all(e["status"] == 200 for e in log), "slowed down before Reevo had to refuse anything"
+    newest_per_opportunity(sandbox, events)
+
+
 def test_during_an_outage_only_probes_go_out_and_nothing_is_lost_or_doubled(sandbox, make_bridge, redis_url):
     store_url = redis_url
     probe_every = 2.0

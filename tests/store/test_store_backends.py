@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from bridge.store import ACCEPTED, DUPLICATE, QUEUED, StoreConfigError, StoreUnavailable, open_store
+from bridge.store import ACCEPTED, DUPLICATE, QUEUED, StoreConfigError, StoreUnavailable, open_store, redact
 from bridge.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from helpers import free_port
 from store_samples import OPP_A, T0, delivery, event
@@ -70,8 +70,20 @@ def test_a_newer_schema_is_refused(tmp_path):
 def test_unwritable_sqlite_is_unavailable(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(StoreUnavailable, match="BRIDGE_STORE_URL"):
+    with pytest.raises(StoreUnavailable, match="BRIDGE_STORE_URL") as error:
         open_store(f"sqlite:///{blocker}/sub/store.db")
+    assert f"'sqlite:///{blocker}/sub/store.db'" in str(error.value)  # the URL as given, // and all
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("sqlite:///var/bridge.db", "sqlite:///var/bridge.db"),
+    ("sqlite:////abs/bridge.db?timeout=2", "sqlite:////abs/bridge.db?timeout=2"),
+    ("redis://user:pw@host:6379/0", "redis://user:***@host:6379/0"),
+    ("rediss://:pw@host/0?password=pw2", "rediss://:***@host/0?password=***"),
+    ("memory://", "memory://"),
+])
+def test_store_urls_are_shown_as_given_less_their_passwords(url, shown):
+    assert redact(url) == shown
 
 
 # ---- memory --------------------------------------------------------------------------------

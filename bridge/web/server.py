@@ -194,11 +194,9 @@ def on_exit(server) -> None:
 def post_fork(server, worker) -> None:
     """Process-wide set-up of a new worker, before it builds the app.
 
-    The GIL is handed around every 1 ms instead of CPython's 5 ms: the SQLite writer
-    releases it at every statement while it holds the write lock other workers wait for,
-    and a request thread busy with Python would otherwise keep it for up to 5 ms.
+    (CPython's GIL switch interval stays at its default: a 1 ms interval here showed no
+    ingest gain beyond run-to-run noise, see docs/performance.md.)
     """
-    sys.setswitchinterval(0.001)
     from bridge.telemetry.logs import configure_logging
     configure_logging(master_settings().log_format)  # build-time warnings get the bridge's format
 

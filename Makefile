@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint check bench clean
+.PHONY: run test lint check bench bench-events clean
 
 $(PY):
 	@scripts/ensure-packages venv=python3-venv
@@ -46,3 +46,8 @@ clean:
 bench: $(VENV)/.dev
 	@scripts/ensure-packages redis-server=redis-server openssl=openssl wrk=wrk
 	$(PY) bench/run.py
+
+## bench-events: only the console's queries on a store of 200,000 events (BENCH_EVENTS=N for another size).
+bench-events: $(VENV)/.dev
+	@scripts/ensure-packages redis-server=redis-server
+	$(PY) bench/bench_events.py

@@ -6,4 +6,4 @@ server must call `app.extensions["bridge"].start()` itself.
 from bridge import create_app
 from bridge.web import server
 
-app = create_app(mappings_fallback=server.last_good_mappings())
+app = create_app(**server.app_options())

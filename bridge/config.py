@@ -60,6 +60,7 @@ class Settings:
     web_workers: int = 2  # gunicorn worker processes
     web_threads: int = 4  # request threads per worker process
     graceful_timeout: int = 30  # seconds a stopping worker gets to finish its requests and deliveries
+    client_timeout: float = 10.0  # seconds a client has to send a whole request (headers and body)
     sentry_dsn: str = ""
     environment: str = "production"  # "sandbox" in sandbox mode
     log_format: str = LOG_FORMATS[0]
@@ -195,6 +196,7 @@ def load_settings(env: dict | None = None) -> Settings:
         web_workers=_number(env, "BRIDGE_WEB_WORKERS", Settings.web_workers, int, 1),
         web_threads=_number(env, "BRIDGE_WEB_THREADS", Settings.web_threads, int, 1),
         graceful_timeout=_number(env, "BRIDGE_GRACEFUL_TIMEOUT", Settings.graceful_timeout, int, 1),
+        client_timeout=_number(env, "BRIDGE_CLIENT_TIMEOUT", Settings.client_timeout, float, 1),
         sentry_dsn=env.get("SENTRY_DSN", Settings.sentry_dsn),
         environment=_text(env, "BRIDGE_ENVIRONMENT", "sandbox" if sandbox else Settings.environment),
         log_format=_choice(env, "BRIDGE_LOG_FORMAT", LOG_FORMATS, Settings.log_format),

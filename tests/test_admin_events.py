@@ -202,3 +202,41 @@ def test_opportunity_history_shows_what_each_event_set_and_what_won(console):
     assert history["fields"]["stage"]["event_id"] == "evt_new"
     assert history["fields"]["stage"]["value"] == newer["fields"]["stage"]
     assert get(console, "/admin/opportunities/nobody/history")["data"]["deliveries"] == []
+
+
+def conforms(value, schema: dict, schemas: dict, where: str = "") -> list[str]:
+    """What in `value` breaks the documented schema: required keys, enums, types (the subset openapi.py uses)."""
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{where}: {value!r} not in {schema['enum']}")
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else kinds or []
+    python = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float),
+              "boolean": bool, "null": type(None)}
+    if kinds and not any(isinstance(value, python[k]) for k in kinds):
+        problems.append(f"{where}: {value!r} is not {kinds}")
+    if isinstance(value, dict):
+        problems += [f"{where}: no {key}" for key in schema.get("required", []) if key not in value]
+        for key, item in value.items():
+            if key in schema.get("properties", {}):
+                problems += conforms(item, schema["properties"][key], schemas, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for number, item in enumerate(value):
+            problems += conforms(item, schema["items"], schemas, f"{where}[{number}]")
+    return problems
+
+
+def test_answers_match_the_openapi_document(console, reevo):
+    reevo.fault(count=1, status=422, method="PATCH")
+    console.post("stripe", subscription("evt_doc", 1_000))
+    console.post("stripe", json.loads((FIXTURES / IGNORED_EVENT).read_text()))
+    console.deliver()
+    schemas = get(console, "/admin/openapi.json")["components"]["schemas"]
+    answers = {"EventPage": events(console), "IssuePage": get(console, "/admin/issues"),
+               "EventOne": get(console, "/admin/events/stripe/evt_doc"),
+               "OpportunityHistory": get(console, f"/admin/opportunities/{DEMO_OPPORTUNITY_ID}/history")}
+    assert len(answers["EventPage"]["data"]) == 2 and answers["IssuePage"]["data"]
+    for name, answer in answers.items():
+        assert conforms(answer, schemas[name], schemas, name) == [], name

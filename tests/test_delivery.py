@@ -1,13 +1,15 @@
 """Delivery policy in process: stale guard, give-up rules, match targets — Reevo is the sandbox."""
 import json
+import socket
 import textwrap
+import threading
 
 import pytest
 
 from bridge.config import Settings
 from sandbox.known import DUPLICATE_HUBSPOT_DEAL_ID, HUBSPOT_DEAL_ID
 from bridge.store import DEAD, DELIVERED, RETRYING, SUPERSEDED
-from helpers import FIXTURES
+from helpers import FIXTURES, SANDBOX_KEY, free_port
 
 SUBSCRIPTION = json.loads((FIXTURES / "stripe/subscription-active/payload.json").read_text())
 
@@ -202,3 +204,36 @@ def test_a_superseded_delivery_logs_which_newer_fields_won(bridge, reevo):
     assert sorted(older.last_error["newer"]) == sorted(older.attributes)
     (attempt,) = bridge.store.attempt_log(older.id)
     assert attempt["outcome"] == "superseded" and attempt["skipped"] == sorted(older.attributes)
+
+
+def unanswered_server(close_after_reading: bool):
+    """A socket that takes a request and never answers it (or closes the connection once it has read it)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    if close_after_reading:
+        def take_and_close():
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            connection.close()
+        threading.Thread(target=take_and_close, daemon=True).start()
+    return listener
+
+
+@pytest.mark.parametrize("case,code,ambiguous", [
+    ("refused", "connection_error", False),  # never reached Reevo: no hold
+    ("no answer", "timeout", True),  # sent: Reevo may still apply it
+    ("closed after reading", "connection_error", True),
+])
+def test_whether_a_failed_request_may_have_reached_reevo(case, code, ambiguous):
+    from bridge.delivery.reevo_client import ReevoClient
+    listener = None if case == "refused" else unanswered_server(case == "closed after reading")
+    port = listener.getsockname()[1] if listener else free_port()
+    client = ReevoClient(f"http://127.0.0.1:{port}", SANDBOX_KEY, 2.0, 0.5)
+    try:
+        outcome = client.patch_opportunity("opp", {"stage": "won"}, "key", 0.0)
+    finally:
+        client.close()
+        if listener:
+            listener.close()
+    assert (outcome.code, outcome.ambiguous) == (code, ambiguous)

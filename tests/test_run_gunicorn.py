@@ -92,6 +92,7 @@ def test_sandbox_mode_runs_end_to_end_and_stops_cleanly(tmp_path):
     ({"REEVO_API_KEY": "k", "BRIDGE_MAPPINGS_DIR": "BAD"}, "bad.yaml: line 2, column 1: not valid YAML"),
     ({"REEVO_API_KEY": "k", "BRIDGE_WEB_WORKERS": "abc"}, "BRIDGE_WEB_WORKERS='abc' is not a whole number"),
     ({"REEVO_API_KEY": "k", "BRIDGE_WEB_THREADS": "0"}, "BRIDGE_WEB_THREADS='0' must be at least 1"),
+    ({"REEVO_API_KEY": "k", "BRIDGE_LEASE_SECONDS": "nan"}, "BRIDGE_LEASE_SECONDS='nan' is not a finite number"),
 ])
 def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
     if env.get("BRIDGE_MAPPINGS_DIR") == "BAD":
@@ -101,6 +102,33 @@ def test_refuses_to_start_with_a_clear_message(tmp_path, env, message):
     output = process.communicate(timeout=30)[0]
     assert process.returncode != 0
     assert message in output
+
+
+def test_migrations_run_once_in_the_master_and_a_failed_one_stops_the_start(tmp_path):
+    """Workers never migrate (their boot must not need the write lock); the master does, before forking."""
+    import sqlite3
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as db:  # a store written by a later version of the bridge
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (99)")
+    process = gunicorn(clean_env(REEVO_API_KEY="k", BRIDGE_BIND=f"127.0.0.1:{free_port()}",
+                                 BRIDGE_STORE_URL=f"sqlite:///{newer}"))
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode != 0 and "Booting worker" not in output, "no worker was started"
+    assert "store error" in output and "schema version 99, newer than this bridge knows" in output
+    fresh = tmp_path / "fresh.db"
+    port = free_port()
+    process = gunicorn(clean_env(REEVO_API_KEY="k", BRIDGE_BIND=f"127.0.0.1:{port}",
+                                 BRIDGE_STORE_URL=f"sqlite:///{fresh}"))
+    try:
+        wait_for(lambda: responds(f"http://127.0.0.1:{port}/readyz"), what="the bridge on a fresh store")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    from bridge.store.sqlite_schema import SCHEMA_VERSION
+    with sqlite3.connect(fresh) as db:
+        assert db.execute("SELECT version FROM schema_version").fetchall() == \
+            [(version,) for version in range(1, SCHEMA_VERSION + 1)], "the master migrated the fresh store"
 
 
 def test_a_reload_then_a_stop_leaves_no_sandbox_running(tmp_path):

@@ -154,6 +154,18 @@ def cmd_purge(args) -> int:
     return purge_command(args, sys.stdout)
 
 
+def cmd_events(args) -> int:
+    """List stored events, newest first (ignored ones too), with filters."""
+    from bridge.cli.event_commands import events_command
+    return events_command(args, sys.stdout)
+
+
+def cmd_show(args) -> int:
+    """One stored event: its body, routes, deliveries and their attempts."""
+    from bridge.cli.event_commands import show_command
+    return show_command(args, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bridge")
     parser.add_argument("--mappings", default=os.environ.get("BRIDGE_MAPPINGS_DIR") or Settings.mappings_dir,
@@ -195,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="delete finished records older than the retention time")
     add_purge_arguments(purge)
     purge.set_defaults(func=cmd_purge)
+    from bridge.cli.event_commands import add_events_arguments, add_show_arguments
+    events = sub.add_parser("events", help="list stored events, newest first, with filters (ignored ones too)")
+    add_events_arguments(events)
+    events.set_defaults(func=cmd_events)
+    show = sub.add_parser("show", help="one stored event: body, routes, deliveries and their attempts")
+    add_show_arguments(show)
+    show.set_defaults(func=cmd_show)
     return parser
 
 

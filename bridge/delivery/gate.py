@@ -11,6 +11,7 @@ import os
 import threading
 import uuid
 
+from bridge.store.interface import Store
 from bridge.delivery import pace
 from bridge.telemetry import alerts, metrics
 from bridge.telemetry.logs import log_state
@@ -21,7 +22,7 @@ log = logging.getLogger("bridge.delivery")
 class Gate:
     """Admits requests toward Reevo at the pace every process shares through the store."""
 
-    def __init__(self, store, config: pace.PaceConfig, clock):
+    def __init__(self, store: Store, config: pace.PaceConfig, clock):
         self.store = store
         self.config = config
         self.clock = clock

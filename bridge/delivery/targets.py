@@ -14,7 +14,7 @@ from bridge.store import DeliveryRecord
 class TargetResolver:
     """Resolves delivery targets to opportunity ids through Reevo's `_query`."""
 
-    def __init__(self, client: reevo_client.ReevoClient, cache_seconds: float = 300.0, target_wait: float = 3600.0):
+    def __init__(self, client: reevo_client.ReevoClient, cache_seconds: float, target_wait: float):
         self.client = client
         self.cache_seconds = cache_seconds
         self.target_wait = target_wait

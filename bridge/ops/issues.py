@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from bridge.store.interface import Store
 from bridge.ops import replay
-from bridge.store.events_query import group_issues, issue_reason
+from bridge.store.events_query import issue_reason
 
 DEFAULT_RETRYING_FOR = 3600.0  # a delivery still retrying this long after it was received is an issue
 
 
 def issues(store: Store, now: float, retrying_for: float = DEFAULT_RETRYING_FOR) -> list[dict]:
     """The groups, largest first."""
-    return group_issues(store.problem_deliveries(now - retrying_for))
+    return store.issue_groups(now - retrying_for)
 
 
 def group_delivery_ids(store: Store, now: float, source: str, route: str, reason: str,

@@ -206,11 +206,12 @@ def _query(url: str, parts, allowed: dict) -> dict:
     return options
 
 
-def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix) -> Store:
+def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix, migrate: bool = True) -> Store:
     """Open the backend named by BRIDGE_STORE_URL; it answers (or this raises) before returning.
 
     Raises StoreConfigError for a URL that cannot be used and StoreUnavailable for a store
     that does not answer; both messages name BRIDGE_STORE_URL and never show a password.
+    `migrate=False` leaves the SQLite schema as it is (gunicorn's master migrated it once).
     """
     try:
         parts = urlsplit(url)
@@ -218,7 +219,7 @@ def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix) -> S
     except ValueError as exc:
         raise StoreConfigError(_problem(url, f"cannot be parsed ({exc})")) from None
     try:
-        return _open(url, parts, redis_prefix)
+        return _open(url, parts, redis_prefix, migrate)
     except StoreUnavailable as exc:
         raise StoreUnavailable(_problem(url, str(exc))) from None
     except StoreConfigError as exc:
@@ -227,7 +228,7 @@ def open_store(url: str, *, redis_prefix: str = StoreSettings.redis_prefix) -> S
         raise StoreConfigError(_problem(url, str(exc))) from None
 
 
-def _open(url: str, parts, redis_prefix: str) -> Store:
+def _open(url: str, parts, redis_prefix: str, migrate: bool = True) -> Store:
     if parts.scheme == "memory":
         from bridge.store.memory import MemoryStore
         return MemoryStore(**_query(url, parts, {"max_events": int}))
@@ -237,7 +238,7 @@ def _open(url: str, parts, redis_prefix: str) -> Store:
             raise StoreConfigError(_problem(
                 url, "a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path"))
         from bridge.store.sqlite import SQLiteStore
-        return SQLiteStore(path[1:], **_query(url, parts, {"timeout": float}))
+        return SQLiteStore(path[1:], run_migrations=migrate, **_query(url, parts, {"timeout": float}))
     if parts.scheme in ("redis", "rediss"):
         from bridge.store.redis import RedisStore
         return RedisStore(url, prefix=redis_prefix, shown=redact(url))

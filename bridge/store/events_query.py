@@ -171,7 +171,12 @@ def group_issues(rows) -> list[dict]:
         if updated_at >= group["last_seen"]:
             group["last_seen"] = updated_at
             group["sample"] = {"delivery_id": id_, "event_id": event_id, "error": error}
-    return sorted(groups.values(), key=lambda g: (-g["count"], g["source"], g["route"], g["reason"]))
+    return sorted(groups.values(), key=issue_order)
+
+
+def issue_order(group: dict) -> tuple:
+    """Largest group first, then by source, route and reason."""
+    return -group["count"], group["source"], group["route"], group["reason"]
 
 
 def is_problem(status: str, received_at: float, retrying_before: float) -> bool:

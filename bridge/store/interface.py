@@ -164,6 +164,10 @@ class Store(Protocol):
     def attempt_log(self, delivery_id: int) -> list[dict]:
         """The delivery's newest attempts (what the finishing calls were given), oldest first."""
 
+    def issue_groups(self, retrying_before: float) -> list[dict]:
+        """Dead deliveries and those retrying that were received before `retrying_before`, grouped by
+        (source, route, reason) as `events_query.group_issues` groups `problem_deliveries`; largest first."""
+
     def problem_deliveries(self, retrying_before: float, source: str | None = None,
                            route: str | None = None) -> list[tuple]:
         """Dead deliveries and those retrying that were received before `retrying_before`, in id order.

@@ -32,7 +32,8 @@ from bridge.store.redis_console import RedisConsoleQueries
 
 log = logging.getLogger("bridge.store")
 _LUA = Path(__file__).with_name("lua")
-_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "retarget", "purge", "index", "pace")
+_SCRIPTS = ("accept", "claim", "finish", "replay", "rebuild", "retarget", "purge", "index", "pace", "issues",
+            "candidates", "search")
 _PACE_TRIES = 100  # compare-and-set rounds before a pace update gives up (only under a storm of writers)
 _TEMPORARY = ("OOM", "MISCONF", "READONLY", "NOREPLICAS", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN")
 _PAGE = 200  # records read per round trip when listing
@@ -85,6 +86,11 @@ class RedisStore(RedisConsoleQueries):
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
+        keys, args = self._accept_call(event, deliveries, now)
+        return AcceptResult(self._run("accept", args, keys=keys))
+
+    def _accept_call(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> tuple[list, list]:
+        """The accept script's keys and arguments (after the prefix) for one event."""
         member = self._event_member(event.source, event.event_id)
         fields = _pairs(source=event.source, event_id=event.event_id, type=event.type,
                         occurred_at=event.occurred_at, outcome=event.outcome, reason=event.reason,
@@ -95,7 +101,7 @@ class RedisStore(RedisConsoleQueries):
                            target_key=target_key(d.target), attributes=json.dumps(d.attributes),
                            occurred_at=event.occurred_at, last_error=_dumps(d.error))
             args += [len(pairs), d.status, *pairs]
-        return AcceptResult(self._run("accept", args, keys=[self._key("e", member)]))
+        return [self._key("e", member)], args
 
     # ---- the queue --------------------------------------------------------------------
     def claim(self, limit: int, lease_seconds: float, now: float, token: str | None = None,

@@ -14,17 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.store import DEAD, RETRYING, DeliveryRecord
 from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_event_limit, decode_event_cursor,
-                                       encode_event_cursor, event_row, opportunity_of, sparse_statuses, text_matches)
+                                       encode_event_cursor, event_row, issue_order, opportunity_of, sparse_statuses,
+                                       text_matches)
 from bridge.store.query import opportunity_keys
 
 _PAGE = 200  # index entries (and event hashes) read per round trip
+_CANDIDATE_PAGE = 2000  # deliveries read per round trip to find their events
+_ISSUE_SLICE = 2000  # problem deliveries one issues script groups
 _EVENT_FIELDS = ("source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at", "conflicts",
                  "duplicates", "deliveries", "id_source")
 _DELIVERY_FIELDS = ("status", "target_key", "opportunity_id")
 # Above this many deliveries in the asked statuses, their events are found by walking the events instead.
 _SPARSE_LIMIT = 20_000
 _INDEX_BATCH = 500
-_INDEXED_MARK = "console-indexed"
+_INDEXED_MARK = "console-indexed:2"  # :2 added ev:type and the deliveries' imember
 
 
 class RedisConsoleQueries:
@@ -61,17 +64,23 @@ class RedisConsoleQueries:
         """One page of events, newest first, and the next page's cursor (None on the last page)."""
         checked, limit = check_event_filter(filter), check_event_limit(limit)
         after = decode_event_cursor(cursor)
-        candidates = self._candidates(checked, after)
-        index = self._index_for(checked)
-        stream = iter(candidates) if candidates is not None else self._walk(index, checked, after)
-        by_status = index.startswith(self._key("ev", "out", ""))
-        budget = self.scan_budget if _budgeted(checked, by_status, candidates is not None) else float("inf")
+        index, served = self._index_for(checked)
+        found = self._candidates(checked, after)
+        if found is None and "q" in checked:
+            found = self._search(index, served, checked, after, limit)
+        if found is not None:  # a short list of events, all of them read below
+            candidates, resume = found
+            stream, budget = iter(candidates), float("inf")
+        else:
+            stream, resume = self._walk(index, checked, after), None
+            budget = self.scan_budget if _budgeted(checked, served, False) else float("inf")
         page: list[dict] = []
         examined, last = 0, None
         while examined < budget:
-            batch = _take(stream, int(min(_PAGE, budget - examined)))
+            size = _PAGE if examined else limit + 1  # the first read is one page: most pages end there
+            batch = _take(stream, int(min(size, budget - examined)))
             if not batch:
-                return page, None
+                return page, _cursor_after(resume)
             for (score, seq, _), found in zip(batch, self._rows([m for _, _, m in batch], "q" in checked),
                                               strict=True):
                 if found is not None and _matches(found, checked):
@@ -81,12 +90,15 @@ class RedisConsoleQueries:
                 examined, last = examined + 1, (score, seq)
         return page, _cursor_after(last)
 
-    def _index_for(self, filter: dict) -> str:
+    def _index_for(self, filter: dict) -> tuple[str, str | None]:
+        """The index to walk and the filter key it serves (type, then source, then one status)."""
+        if "type" in filter:
+            return self._key("ev", "type", filter["type"]), "type"
         if "source" in filter:
-            return self._key("ev", "src", filter["source"])
+            return self._key("ev", "src", filter["source"]), "source"
         if len(filter.get("status", ())) == 1:
-            return self._key("ev", "out", filter["status"][0])
-        return self._key("ev", "all")
+            return self._key("ev", "out", filter["status"][0]), "status"
+        return self._key("ev", "all"), None
 
     def _walk(self, index: str, filter: dict, after: tuple[float, int] | None):
         """(received_at, seq, member) of the index's events newest first, within the time range, after the cursor."""
@@ -107,43 +119,35 @@ class RedisConsoleQueries:
                 return
             offset += len(batch)
 
-    def _candidates(self, filter: dict, after) -> list | None:
-        """The events of an opportunity or of sparse delivery statuses, newest first; None to walk an index."""
+    def _candidates(self, filter: dict, after) -> tuple[list, tuple | None] | None:
+        """The events of an opportunity or of sparse delivery statuses, newest first, at most scan_budget of
+        them, and where to resume when there were more; None to walk an index instead (lua/candidates.lua)."""
         if "opportunity" in filter:
             keys = [self._key("dopp", k) for k in opportunity_keys(filter["opportunity"])]
-            with self._calling():
-                ids = {int(m) for key in keys for m in self.client.zrange(key, 0, -1)}
         elif statuses := sparse_statuses(filter):
             keys = [self._key("status", s) for s in statuses]
             with self._calling():
                 if sum(self.client.zcard(k) for k in keys) > _SPARSE_LIMIT:
                     return None
-                ids = {int(m) for key in keys for m in self.client.zrange(key, 0, -1)}
         else:
             return None
-        found = []
-        for members in _chunks(sorted(self._event_members_of(ids)), _PAGE):
-            with self._calling():
-                pipe = self.client.pipeline(transaction=False)
-                for member in members:
-                    pipe.hmget(self._key("e", member), "imember", "received_at")
-                for imember, received in pipe.execute():
-                    if imember is not None:
-                        found.append((float(received), int(imember[:16]), imember))
-        low, high = filter.get("received_from", float("-inf")), filter.get("received_to", float("inf"))
-        return sorted((c for c in found if low <= c[0] < high and (after is None or c[:2] < after)), reverse=True)
+        bounds = [repr(filter[k]) if k in filter else "" for k in ("received_from", "received_to")]
+        total, *flat = self._run("candidates", [*_cursor_args(after), *bounds, self.scan_budget, *keys])
+        found = [(float(at), int(im[:16]), im) for im, at in zip(flat[::2], flat[1::2], strict=True)]
+        return found, (found[-1][:2] if total > len(found) else None)
 
-    def _event_members_of(self, ids: set[int]) -> set[str]:
-        members = set()
-        for chunk in _chunks(sorted(ids), _PAGE):
-            with self._calling():
-                pipe = self.client.pipeline(transaction=False)
-                for delivery_id in chunk:
-                    pipe.hmget(self._key("d", str(delivery_id)), "source", "event_id")
-                for source, event_id in pipe.execute():
-                    if source is not None:
-                        members.add(self._event_member(source, event_id))
-        return members
+    def _search(self, index: str, served: str | None, filter: dict, after, limit: int) -> tuple[list, tuple | None]:
+        """The index's events holding the text, newest first, looking at scan_budget events at most
+        (lua/search.lua: the bodies are read where they are), and where to resume; None at the end."""
+        top = f"({filter['received_to']!r}" if "received_to" in filter else "+inf"
+        bottom = repr(filter["received_from"]) if "received_from" in filter else "-inf"
+        others = {k: v for k, v in filter.items() if k not in ("q", "received_from", "received_to", served)}
+        want = limit + 1 if not others else self.scan_budget  # other filters may turn matches down
+        stop, last, last_at, *flat = self._run("search", [index, top, bottom, *_cursor_args(after),
+                                                          self.scan_budget, want, filter["q"].lower()])
+        found = [(float(at), int(im[:16]), im) for im, at in zip(flat[::2], flat[1::2], strict=True)]
+        resume = (float(last_at), int(last[:16])) if stop != "end" else None
+        return found, resume
 
     def _rows(self, imembers: list[str], with_data: bool) -> list:
         """(row, data text) per index member (None for an event purged meanwhile); two round trips."""
@@ -186,13 +190,31 @@ class RedisConsoleQueries:
         with self._calling():
             return [json.loads(entry) for entry in self.client.lrange(self._key("att", str(delivery_id)), 0, -1)]
 
+    def issue_groups(self, retrying_before: float) -> list[dict]:
+        """Problem deliveries grouped by (source, route, reason), as `events_query.group_issues` groups them.
+
+        A script groups one slice of the dead (then retrying) deliveries at a time (lua/issues.lua),
+        so Redis is never held for long and only the groups cross the network.
+        """
+        merged: dict[tuple, dict] = {}
+        for status in (DEAD, RETRYING):
+            offset = 0
+            while True:
+                scanned, *flat = self._run("issues", [status, offset, _ISSUE_SLICE, repr(float(retrying_before))])
+                for group in _chunks(flat, 11):
+                    _merge_issue(merged, group)
+                offset += scanned
+                if scanned < _ISSUE_SLICE:
+                    break
+        return sorted(merged.values(), key=issue_order)
+
     def problem_deliveries(self, retrying_before: float, source: str | None = None,
                            route: str | None = None) -> list[tuple]:
         """Dead deliveries and those retrying since before `retrying_before`, as issue rows (see group_issues)."""
         with self._calling():
             ids = sorted({int(m) for s in (DEAD, RETRYING) for m in self.client.zrange(self._key("status", s), 0, -1)})
         rows = []
-        for chunk in _chunks(ids, _PAGE):
+        for chunk in _chunks(ids, _CANDIDATE_PAGE):
             with self._calling():
                 pipe = self.client.pipeline(transaction=False)
                 for delivery_id in chunk:
@@ -208,15 +230,28 @@ class RedisConsoleQueries:
         return rows
 
 
-def _budgeted(filter: dict, by_status: bool, by_candidates: bool) -> bool:
-    """Whether some filter is checked event by event (so the scan budget applies)."""
-    if "type" in filter or "q" in filter:
-        return True
-    if "delivery_status" in filter and not by_candidates:
+def _merge_issue(merged: dict[tuple, dict], group: list[str]) -> None:
+    """Add one slice's group to the groups found so far (the sample: the delivery that failed last)."""
+    source, route, reason, count, dead, retrying, first, last, delivery_id, event_id, error = group
+    sample = {"delivery_id": int(delivery_id), "event_id": event_id, "error": json.loads(error) if error else None}
+    known = merged.setdefault((source, route, reason), {
+        "source": source, "route": route, "reason": reason, "count": 0, "statuses": {DEAD: 0, RETRYING: 0},
+        "first_seen": float(first), "last_seen": float(last), "sample": sample})
+    known["count"] += int(count)
+    known["statuses"][DEAD] += int(dead)
+    known["statuses"][RETRYING] += int(retrying)
+    known["first_seen"] = min(known["first_seen"], float(first))
+    if (float(last), sample["delivery_id"]) > (known["last_seen"], known["sample"]["delivery_id"]):
+        known["last_seen"], known["sample"] = float(last), sample
+
+
+def _budgeted(filter: dict, served: str | None, by_candidates: bool) -> bool:
+    """Whether some filter is checked event by event on what the index gives (so the scan budget applies)."""
+    if "q" in filter or ("delivery_status" in filter and not by_candidates):
         return True
     if by_candidates:
-        return False  # the candidates are few; source, status and time are checked on them
-    return "status" in filter and not by_status
+        return False  # the candidates are few; the other filters are checked on them
+    return any(key in filter and key != served for key in ("source", "type", "status"))
 
 
 def _matches(found: tuple, filter: dict) -> bool:
@@ -252,6 +287,11 @@ def _take(stream, count: int) -> list:
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _cursor_args(after: tuple[float, int] | None) -> list[str]:
+    """The cursor as two script arguments (empty for the first page)."""
+    return [repr(after[0]), str(after[1])] if after is not None else ["", ""]
 
 
 def _cursor_after(last: tuple[float, int] | None) -> str | None:

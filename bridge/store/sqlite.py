@@ -38,6 +38,8 @@ _INSERT_DELIVERY = ("INSERT INTO deliveries (source, event_id, route, target, ta
 _ATTEMPT_APPEND = (f"attempt_log = json_insert(CASE WHEN json_array_length(COALESCE(attempt_log, '[]'))"
                    f" >= {ATTEMPT_LOG_SIZE} THEN json_remove(attempt_log, '$[0]') ELSE COALESCE(attempt_log, '[]')"
                    " END, '$[#]', json(?))")
+_INSERT_EVENT = ("INSERT INTO events (source, event_id, type, occurred_at, body_hash, outcome, reason,"
+                 " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)")
 _CLAIM_SCAN = 1000  # due deliveries one claim looks at, at most, to find free opportunities
 
 
@@ -49,27 +51,28 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries, SQLiteRetarget):
     # ---- accept ---------------------------------------------------------------------
     def accept(self, event: EventRecord, deliveries: list[NewDelivery], now: float) -> AcceptResult:
         """Store an event and its deliveries atomically; dedupe on (source, event id)."""
-        # Serialised before the transaction: the write lock is held for SQL only.
-        event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
-                     event.outcome, event.reason, now, event.data_text())
-        delivery_rows = [_delivery_row(event.source, event.event_id, d, now, event.occurred_at, now)
-                         for d in deliveries]
+        event_row, delivery_rows = self._accept_rows(event, deliveries, now)
         with self._transaction() as db:
             row = db.execute("SELECT body_hash FROM events WHERE source=? AND event_id=?",
                              (event.source, event.event_id)).fetchone()
             if row:
-                if row[0] == event.body_hash:
-                    db.execute("UPDATE events SET duplicates = duplicates + 1 WHERE source=? AND event_id=?",
-                               (event.source, event.event_id))
-                    return DUPLICATE
-                db.execute("UPDATE events SET conflicts = conflicts + 1 WHERE source=? AND event_id=?",
+                counter = "duplicates" if row[0] == event.body_hash else "conflicts"
+                db.execute(f"UPDATE events SET {counter} = {counter} + 1 WHERE source=? AND event_id=?",
                            (event.source, event.event_id))
-                return CONFLICT
+                return DUPLICATE if counter == "duplicates" else CONFLICT
             self._check_room(db)
-            db.execute("INSERT INTO events (source, event_id, type, occurred_at, body_hash, outcome, reason,"
-                       " received_at, conflicts, data) VALUES (?,?,?,?,?,?,?,?,0,?)", event_row)
+            db.execute(_INSERT_EVENT, event_row)
             db.executemany(_INSERT_DELIVERY, delivery_rows)
         return ACCEPTED
+
+    @staticmethod
+    def _accept_rows(event: EventRecord, deliveries: list[NewDelivery], now: float) -> tuple[tuple, list[tuple]]:
+        """The values of `_INSERT_EVENT` and `_INSERT_DELIVERY` for one accept (serialised before the
+        transaction, so the write lock is held for SQL only)."""
+        event_row = (event.source, event.event_id, event.type, event.occurred_at, event.body_hash,
+                     event.outcome, event.reason, now, event.data_text())
+        return event_row, [_delivery_row(event.source, event.event_id, d, now, event.occurred_at, now)
+                           for d in deliveries]
 
     def _check_room(self, db) -> None:
         """Hook for bounded backends: raise StoreUnavailable when a new event does not fit."""

@@ -18,7 +18,7 @@ from bridge.store.sqlite_schema import migrate
 
 class SQLiteConnections:
     """Opens (and migrates) one SQLite file; the store's operations run on what this hands out."""
-    def __init__(self, path: str, timeout: float = 5.0):
+    def __init__(self, path: str, timeout: float = 5.0, run_migrations: bool = True):
         self.path = path
         self.timeout = timeout  # seconds a writer waits for another one's lock before giving up
         self._local = threading.local()
@@ -30,8 +30,9 @@ class SQLiteConnections:
         try:
             if path != ":memory:":
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            with self._transaction() as db:
-                migrate(db)
+            if run_migrations:  # gunicorn's master migrates once; its workers need no write lock to boot
+                with self._transaction() as db:
+                    migrate(db)
         except OSError as exc:
             raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from None
 

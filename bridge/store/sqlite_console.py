@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bridge.store import DEAD, RETRYING, DeliveryRecord
 from bridge.store.events_query import (SCAN_BUDGET, check_event_filter, check_event_limit, decode_event_cursor,
-                                       encode_event_cursor, event_row, like_pattern, sparse_statuses)
+                                       encode_event_cursor, event_row, issue_order, like_pattern, sparse_statuses)
 from bridge.store.query import opportunity_keys
 
 _EVENT_FIELDS = ("rowid", "source", "event_id", "type", "occurred_at", "outcome", "reason", "received_at",
@@ -22,6 +22,20 @@ _EVENT_FIELDS = ("rowid", "source", "event_id", "type", "occurred_at", "outcome"
 _NEWEST = "ORDER BY received_at DESC, rowid DESC"
 _EVENTS_OF = "SELECT e.rowid FROM events e JOIN deliveries d ON d.source = e.source AND d.event_id = e.event_id"
 _MAX_OPPORTUNITY_DELIVERIES = 10_000
+# The reason, as events_query.issue_reason names it: the error code, else http_<status>, else why it gave up.
+_REASON = ("COALESCE(NULLIF(json_extract(last_error, '$.code'), ''),"
+           " 'http_' || NULLIF(json_extract(last_error, '$.status'), 0),"
+           " NULLIF(json_extract(last_error, '$.gave_up'), ''), 'unknown')")
+# One row per group: its counts and times, and its sample (the delivery that failed last).
+_ISSUE_GROUPS = f"""
+SELECT source, route, reason, n, dead, retrying, first_seen, last_seen, id, event_id, last_error FROM (
+  SELECT source, route, reason, id, event_id, last_error, COUNT(*) OVER g AS n,
+         SUM(status = ?) OVER g AS dead, SUM(status = ?) OVER g AS retrying,
+         MIN(updated_at) OVER g AS first_seen, MAX(updated_at) OVER g AS last_seen,
+         ROW_NUMBER() OVER (PARTITION BY source, route, reason ORDER BY updated_at DESC, id DESC) AS place
+  FROM (SELECT *, {_REASON} AS reason FROM deliveries WHERE status = ? OR (status = ? AND received_at < ?))
+  WINDOW g AS (PARTITION BY source, route, reason))
+WHERE place = 1"""
 
 
 class SQLiteConsoleQueries:
@@ -49,7 +63,8 @@ class SQLiteConsoleQueries:
             rows = db.execute(f"SELECT {', '.join(_EVENT_FIELDS)} FROM events WHERE {' AND '.join(where + residual)}"
                               f" {_NEWEST} LIMIT ?", (*params, *more, limit + 1)).fetchall()
             events = [dict(zip(_EVENT_FIELDS, row, strict=True)) for row in rows[:limit]]
-            page = [event_row(e, _deliveries_of(db, e["source"], e["event_id"])) for e in events]
+            found = _deliveries_of(db, events)
+            page = [event_row(e, found.get((e["source"], e["event_id"]), [])) for e in events]
         if len(rows) > limit:
             return page, encode_event_cursor(events[-1]["received_at"], events[-1]["rowid"])
         return page, encode_event_cursor(*boundary) if boundary is not None else None
@@ -68,6 +83,17 @@ class SQLiteConsoleQueries:
             row = db.execute("SELECT attempt_log FROM deliveries WHERE id=?", (delivery_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else []
 
+    def issue_groups(self, retrying_before: float) -> list[dict]:
+        """Problem deliveries grouped by (source, route, reason), as `events_query.group_issues` groups them."""
+        with self._reading() as db:
+            rows = db.execute(_ISSUE_GROUPS, (DEAD, RETRYING, DEAD, RETRYING, retrying_before)).fetchall()
+        groups = [{"source": source, "route": route, "reason": str(reason), "count": count,
+                   "statuses": {DEAD: dead, RETRYING: retrying}, "first_seen": first, "last_seen": last,
+                   "sample": {"delivery_id": id_, "event_id": event_id,
+                              "error": json.loads(error) if error else None}}
+                  for source, route, reason, count, dead, retrying, first, last, id_, event_id, error in rows]
+        return sorted(groups, key=issue_order)
+
     def problem_deliveries(self, retrying_before: float, source: str | None = None,
                            route: str | None = None) -> list[tuple]:
         """Dead deliveries and those retrying since before `retrying_before`, as issue rows (see group_issues)."""
@@ -83,14 +109,14 @@ class SQLiteConsoleQueries:
 
 
 def _indexed(filter: dict, after: tuple[float, int] | None) -> tuple[list[str], list]:
-    """Conditions an index serves: time, source, status, the cursor, and the events of an opportunity or status."""
+    """Conditions an index serves: time, source, type, status, the cursor, the events of an opportunity or status."""
     where: list[str] = ["1"]
     params: list = []
     if after is not None:
         where.append("(received_at, rowid) < (?, ?)")
         params.extend(after)
     for key, condition in (("received_from", "received_at >= ?"), ("received_to", "received_at < ?"),
-                           ("source", "source = ?")):
+                           ("source", "source = ?"), ("type", "type = ?")):
         if key in filter:
             where.append(condition)
             params.append(filter[key])
@@ -108,15 +134,13 @@ def _indexed(filter: dict, after: tuple[float, int] | None) -> tuple[list[str], 
 
 
 def _residual(filter: dict) -> tuple[list[str], list]:
-    """Conditions checked event by event (within the scan budget): type, a dense delivery status, text."""
+    """Conditions checked event by event (within the scan budget): a dense delivery status, text."""
     where, params = [], []
-    if "type" in filter:
-        where.append("type = ?")
-        params.append(filter["type"])
     if "delivery_status" in filter and not sparse_statuses(filter):
         statuses = filter["delivery_status"]
+        # `+d.status`: look the event's deliveries up by (source, event_id), never walk the status index
         where.append("EXISTS (SELECT 1 FROM deliveries d WHERE d.source = events.source AND d.event_id ="
-                     f" events.event_id AND d.status IN ({','.join('?' * len(statuses))}))")
+                     f" events.event_id AND +d.status IN ({','.join('?' * len(statuses))}))")
         params.extend(statuses)
     if "q" in filter:
         where.append("(event_id LIKE ? ESCAPE '\\' OR data LIKE ? ESCAPE '\\')")
@@ -124,6 +148,16 @@ def _residual(filter: dict) -> tuple[list[str], list]:
     return where, params
 
 
-def _deliveries_of(db, source: str, event_id: str) -> list[tuple]:
-    return db.execute("SELECT status, target_key, opportunity_id FROM deliveries WHERE source=? AND event_id=?"
-                      " ORDER BY id", (source, event_id)).fetchall()
+def _deliveries_of(db, events: list[dict]) -> dict[tuple, list[tuple]]:
+    """(source, event id) → [(status, target_key, opportunity_id)] for a page of events, in one query."""
+    if not events:
+        return {}
+    keys = [value for e in events for value in (e["source"], e["event_id"])]
+    # A join with the keys as a VALUES table: each is looked up by the (source, event_id, route) index.
+    rows = db.execute("SELECT d.source, d.event_id, d.status, d.target_key, d.opportunity_id"
+                      f" FROM (VALUES {','.join(['(?, ?)'] * len(events))}) AS k JOIN deliveries d"
+                      " ON d.source = k.column1 AND d.event_id = k.column2 ORDER BY d.id", keys).fetchall()
+    found: dict[tuple, list[tuple]] = {}
+    for source, event_id, *delivery in rows:
+        found.setdefault((source, event_id), []).append(tuple(delivery))
+    return found

@@ -133,7 +133,8 @@ def configure_logging(log_format: str = "auto", level: str = "INFO", stream=None
     logger.setLevel(level)
     logger.propagate = False
     # Neither format shows the caller's file and line or the process name, so logging need
-    # not walk the stack for them on every line (the logging HOWTO's "Optimization" table).
+    # not walk the stack for them on every line (the logging HOWTO's "Optimization" table;
+    # what it saves: `bench/bench_tricks.py logging`, docs/performance.md).
     logging._srcfile = None
     logging.logMultiprocessing = False
 

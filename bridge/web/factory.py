@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import Flask
+from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,10 +27,12 @@ from bridge.mapping.model import MappingError
 from bridge.telemetry.logs import SCRUBBER, configure_logging, log_state
 from bridge.delivery.reevo_client import ReevoClient
 from bridge.ops.retention import RetentionThread, start_retention
-from bridge.store import open_store
+from bridge.store import StoreUnavailable
+from bridge.store.deferred import DeferredStore, open_store_later
 from bridge.delivery.targets import TargetResolver
 
 log = logging.getLogger("bridge.web")
+STORE_RETRY_AFTER = 5  # seconds a client is asked to wait while the store is unavailable
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Runtime:
         if settings.delivery_threads and self.pool is None:
             self.pool = WorkerPool(self.worker, settings.delivery_threads, settings.poll_interval).start()
             self.retention = start_retention(self.store, settings.retention_days, self.clock)
+        log_state(log, "worker started", pid=os.getpid(), delivery_threads=settings.delivery_threads)
         return self
 
     def stop(self, timeout: float) -> bool:
@@ -169,6 +172,16 @@ def startup_sources(settings: Settings, fallback: str | None = None) -> tuple[di
         return load_web_sources(settings, fallback), {"status": "rejected", "problems": exc.problems}
 
 
+def store_unavailable(exc: StoreUnavailable):
+    """Any route whose store call fails answers 503 with Retry-After, never a 500."""
+    log_state(log, "store unavailable", logging.ERROR, reason="store_unavailable", detail=str(exc))
+    response = jsonify({"status": "rejected", "reason": "store_unavailable",
+                        "detail": "the event store is unavailable; retry later"})
+    response.status_code = 503
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+    return response
+
+
 def secret_values(settings: Settings, sources: dict) -> list[str]:
     """Every configured secret value, for the scrubber: webhook secrets, API key, admin, viewer and metrics
     tokens, DSN."""
@@ -178,12 +191,15 @@ def secret_values(settings: Settings, sources: dict) -> list[str]:
     return [v for v in values if v and v != SANDBOX_API_KEY]
 
 
-def build_app(config=None, clock=None, mappings_fallback: str | None = None) -> Flask:
+def build_app(config=None, clock=None, mappings_fallback: str | None = None, migrate_store: bool = True) -> Flask:
     """See bridge.create_app."""
     settings = config if isinstance(config, Settings) else load_settings(config)
     clock = clock or time.time
     sources, load_status = startup_sources(settings, mappings_fallback)
-    store = open_store(settings.store_url, redis_prefix=settings.redis_prefix)
+    store = open_store_later(settings.store_url, redis_prefix=settings.redis_prefix, migrate=migrate_store)
+    if isinstance(store, DeferredStore):
+        log_state(log, "store unavailable at start; webhooks get 503 until it answers", logging.WARNING,
+                  reason=store.error)
     worker = build_worker(settings, store, clock)
     app = Flask("bridge")
     app.json = BoundedJSONProvider(app)
@@ -197,6 +213,7 @@ def build_app(config=None, clock=None, mappings_fallback: str | None = None) -> 
     app.register_blueprint(admin_events.blueprint)
     console.install(app, settings, clock)
     app.register_error_handler(HTTPException, webhooks.http_error)
+    app.register_error_handler(StoreUnavailable, store_unavailable)
     app.extensions["bridge"] = Runtime(settings, AcceptPipeline(sources, store, clock), store, worker,
                                        clock=clock, reload_status=load_status)
     return app

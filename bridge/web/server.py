@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from bridge.config import Settings  # light: nothing here may import prometheus_client before the folder is set
 
-WORKER_CLASS = "gthread"
+WORKER_CLASS = "bridge.web.edge_worker.EdgeWorker"  # gthread that reads requests whole first
 WORKER_TIMEOUT = 30  # seconds of silence before the master replaces a stuck worker
 
 
@@ -102,9 +102,12 @@ def gunicorn_settings() -> dict:
     }
 
 
-def last_good_mappings() -> str | None:
-    """The master's copy of the last mapping files that passed its check (None outside gunicorn)."""
-    return _master.snapshot if _master is not None else None
+def app_options() -> dict:
+    """What a worker's create_app needs from its master: the last good mapping files (a reload
+    with bad files falls back to them) and that the store is already migrated. Nothing outside gunicorn."""
+    if _master is None:
+        return {}
+    return {"mappings_fallback": _master.snapshot, "migrate_store": False}
 
 
 # ---- master hooks ---------------------------------------------------------------------
@@ -131,7 +134,11 @@ def on_starting(server) -> None:
 
 
 def _check_store(settings) -> None:
-    """The store must answer before any worker starts: a bad URL or a Redis that is down stops here."""
+    """Open the store once before any worker starts, running its migrations (SQLite) here only.
+
+    A bad URL, a Redis that is down at start or a migration that fails stops the start with
+    one line; once running, a store outage never stops the master (workers boot without it).
+    """
     from bridge.store import StoreConfigError, StoreUnavailable, open_store
     try:
         open_store(settings.store_url, redis_prefix=settings.redis_prefix).close()
@@ -188,11 +195,9 @@ def on_exit(server) -> None:
 def post_fork(server, worker) -> None:
     """Process-wide set-up of a new worker, before it builds the app.
 
-    The GIL is handed around every 1 ms instead of CPython's 5 ms: the SQLite writer
-    releases it at every statement while it holds the write lock other workers wait for,
-    and a request thread busy with Python would otherwise keep it for up to 5 ms.
+    (CPython's GIL switch interval stays at its default: a 1 ms interval here showed no
+    ingest gain beyond run-to-run noise, see docs/performance.md.)
     """
-    sys.setswitchinterval(0.001)
     from bridge.telemetry.logs import configure_logging
     configure_logging(master_settings().log_format)  # build-time warnings get the bridge's format
 

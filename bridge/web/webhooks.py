@@ -90,7 +90,8 @@ def readyz():
     if request.args.get("scope") != "ingest":
         checks["delivery"] = _delivery_check(bridge.worker)
     ready = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+    retry = {} if checks["store"] == "ok" else {"Retry-After": "5"}  # a store outage is expected to pass
+    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503, retry
 
 
 def _delivery_check(worker) -> str:

@@ -213,3 +213,43 @@ def test_live_mode_shows_new_events_as_they_arrive(browser, live, reevo):
     wait(browser, lambda d: rows(d)[0] == "stripe:evt_console_live_0001", "the new event's row")
     assert rows(browser)[1:] == before
     assert "fresh" in browser.find_element(By.CSS_SELECTOR, "#event-rows tr").get_attribute("class")
+
+
+NEW_ROUTE = f"""
+  - name: customer-created
+    when: "type == 'customer.created'"
+    opportunity: {{id: "'{OPP}'"}}
+    set:
+      closed_lost_custom_detail: {{template: "New Stripe customer {{data.object.email}}"}}
+"""
+
+
+def test_fix_a_mapping_backtest_it_and_rebuild_an_ignored_event(browser, live, reevo, screenshots):
+    seed(live, reevo)
+    stripe = live.mappings / "stripe.yaml"
+    stripe.write_text(stripe.read_text() + NEW_ROUTE)
+    assert live.runtime.reload()["status"] == "reloaded"
+    sign_in(browser, live.url, ADMIN_TOKEN)
+    browser.get(f"{live.url}/console/mappings")
+    browser.find_element(By.CSS_SELECTOR, "#source-stripe a[href*='backtest']").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "backtest-submit"), "the backtest form")
+    browser.find_element(By.ID, "backtest-submit").click()
+    result = wait(browser, lambda d: d.find_elements(By.ID, "backtest-result"), "the backtest")[0].text
+    assert "customer-created" in result and "matches now" in result and IGNORED_ID in result
+    assert browser.find_element(By.ID, "backtest-changed").text == "1"
+    shot(browser, screenshots, "backtest")
+
+    browser.get(f"{live.url}/console/events/stripe/{IGNORED_ID}")
+    assert "yes" in browser.find_element(By.ID, "routes").text  # matches now, not matched then
+    browser.find_element(By.ID, "rebuild-event").click()
+    plan = wait(browser, lambda d: d.find_elements(By.ID, "rebuild-plan"), "the rebuild's dry run")[0].text
+    assert "customer-created" in plan and "adds it" in plan and "New Stripe customer buyer@example.com" in plan
+    assert live.deliveries("stripe", IGNORED_ID) == []  # a dry run changes nothing
+    shot(browser, screenshots, "rebuild-dry-run")
+    browser.find_element(By.ID, "confirm-rebuild").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "done"), "the rebuild's result")
+    assert browser.find_element(By.ID, "rebuilt").text == "1"
+    live.deliver()
+    (delivery,) = live.deliveries("stripe", IGNORED_ID)
+    assert delivery.status == "delivered"
+    assert reevo.opportunity(OPP)["closed_lost_custom_detail"]["value"] == "New Stripe customer buyer@example.com"

@@ -246,14 +246,17 @@ def test_redis_events_stored_before_the_console_indexes_are_indexed_on_open(redi
     for n in range(3):
         store.accept(event(f"evt_{n}", body_hash=f"h{n}"), [delivery()], T0 + n)
     client = redis_server.client()
-    for key in client.keys("preindex:ev:*") + client.keys("preindex:dopp:*") + ["preindex:console-indexed"]:
+    for key in client.keys("preindex:ev:*") + client.keys("preindex:dopp:*") + client.keys("preindex:console-*"):
         client.delete(key)
     for key in client.keys("preindex:e:*"):
         client.hdel(key, "imember", "seq")
+    for key in client.keys("preindex:d:*"):
+        client.hdel(key, "imember")
     assert store.list_events({}, 10) == ([], None), "what an upgraded store would show without its indexes"
     store.close()
     store = open_store(redis_server.url, redis_prefix="preindex:")
     assert [r["event_id"] for r in store.list_events({}, 10)[0]] == ["evt_2", "evt_1", "evt_0"]
-    assert [r["event_id"] for r in store.list_events({"opportunity": OPP_A}, 10)[0]] == ["evt_2", "evt_1", "evt_0"]
+    for filter in ({"opportunity": OPP_A}, {"type": "t"}, {"delivery_status": "queued"}, {"source": "stripe"}):
+        assert [r["event_id"] for r in store.list_events(filter, 10)[0]] == ["evt_2", "evt_1", "evt_0"], filter
     assert store.index_old_events() == 0, "indexed once"
     store.close()

@@ -25,12 +25,13 @@ i = i + n + 1
 -- The event is the first write: when Redis is out of memory it refuses that one, so nothing is half-written.
 redis.call('HSET', ekey, unpack(event))
 redis.call('ZADD', P .. 'events', now, ARGV[5])
-index_event(ekey, now, named['source'] or '', named['outcome'] or 'accepted', ARGV[5])
+local im = index_event(ekey, now, named['source'] or '', named['outcome'] or 'accepted', named['type'], ARGV[5])
 local ids = {}
 while i <= #ARGV do
   local count, status = tonumber(ARGV[i]), ARGV[i + 1]
   local id = sid(redis.call('INCR', P .. 'seq'))
-  local fields = {'status', status, 'attempts', '0', 'next_attempt_at', now, 'received_at', now, 'updated_at', now}
+  local fields = {'status', status, 'attempts', '0', 'next_attempt_at', now, 'received_at', now, 'updated_at', now,
+                  'imember', im}
   local target
   for j = i + 2, i + 1 + count do
     fields[#fields + 1] = ARGV[j]

@@ -38,11 +38,12 @@ if phase == 'events' then
     if live then
       kept = kept + 1
     else
-      local ev = redis.call('HMGET', ekey, 'imember', 'source', 'outcome')
+      local ev = redis.call('HMGET', ekey, 'imember', 'source', 'outcome', 'type')
       if ev[1] then
         redis.call('ZREM', P .. 'ev:all', ev[1])
         redis.call('ZREM', P .. 'ev:src:' .. ev[2], ev[1])
         redis.call('ZREM', P .. 'ev:out:' .. ev[3], ev[1])
+        if ev[4] then redis.call('ZREM', P .. 'ev:type:' .. ev[4], ev[1]) end
       end
       redis.call('DEL', ekey)
       redis.call('ZREM', P .. 'events', name)

@@ -36,6 +36,7 @@ local function insert(route, status, target, tkey, attributes, err)
                   'attributes', attributes, 'status', status, 'attempts', '0', 'next_attempt_at', now,
                   'received_at', ev[4], 'updated_at', now}
   if ev[3] then fields[#fields + 1] = 'occurred_at'; fields[#fields + 1] = ev[3] end
+  if ev[7] then fields[#fields + 1] = 'imember'; fields[#fields + 1] = ev[7] end
   if err ~= '' then fields[#fields + 1] = 'last_error'; fields[#fields + 1] = err end
   redis.call('HSET', dkey(id), unpack(fields))
   index_target(id, tkey)

@@ -93,6 +93,8 @@ def test_the_example_shows_every_form_of_event_fields_and_targets():
     assert {"str", "dict", "list"} <= forms, "event fields: an expression, {header: …} and volatile"
     header_specs = [spec["header"] for spec in raw["event"].values() if isinstance(spec, dict) and "header" in spec]
     assert any(isinstance(h, list) for h in header_specs), "{header: [A, B]} (the first present) is not shown"
+    joins = [spec for spec in raw["event"].values() if isinstance(spec, dict) and "join" in spec]
+    assert joins and "separator" in joins[0], "{join: [...], separator: …} (a composite id) is not shown"
     targets = {key for route in raw["routes"] for key in route["opportunity"]}
     assert targets == {"id", "match"}
 
@@ -103,19 +105,19 @@ def test_the_example_renders_its_sample_body_as_documented():
     rendered = [(event.id, event.type, event.occurred_at, delivery.route, delivery.target, delivery.attributes)
                 for event in events for delivery in mapping.render(event)]
     assert rendered == [
-        ("acme-evt-1001", "deal.updated", "2024-05-01T08:00:00.000000Z", "deal-changed",
+        ("acme-evt-1001-2024-05-01T10:00:00+02:00", "deal.updated", "2024-05-01T08:00:00.000000Z", "deal-changed",
          {"id": "3b1f6a52-6a8e-4a43-9a39-6c1f4f0b7e11"},
          {"display_name": "Acme Corp - Platform expansion", "stage": "closed_won", "amount": 125000, "seats": 40,
           "is_strategic": True, "next_step_details": "Acme: Kick-off call (by Ada Lovelace)",
           "owner_user_id": {"related_record_match": {"email": "ada@acme.test"}},
           "anticipated_closing_at": "2024-05-01T00:00:00Z"}),
-        ("acme-evt-1002", "deal.updated", "2024-05-01T10:00:00.123000Z", "deal-changed",
+        ("acme-evt-1002-1714557600123", "deal.updated", "2024-05-01T10:00:00.123000Z", "deal-changed",
          {"id": "b88dd4ab-aa87-5616-bf91-38e0676a6f79"},
          {"display_name": "Globex - Renewal", "stage": "closed_lost", "amount": 40000, "seats": 1,
           "is_strategic": True, "next_step_details": None,
           "closed_lost_custom_detail": "Budget cut / Chose a com",
           "owner_user_id": {"related_record_match": {"email": "grace@acme.test"}}}),
-        ("acme-evt-1003", "deal.updated", "2024-05-01T10:00:00.000000Z", "contract-signed",
+        ("acme-evt-1003-1714557600", "deal.updated", "2024-05-01T10:00:00.000000Z", "contract-signed",
          {"match": {"field": "acme_deal_id", "value": "4242"}},
          {"contract_signed_at": "2024-05-01T10:00:00Z", "stage": "closed_won"}),
     ]
@@ -131,4 +133,5 @@ def test_the_preview_command_in_the_example_header_works():
     env = {**os.environ, "BRIDGE_MAPPINGS_DIR": "docs"}
     shown = subprocess.run([sys.executable, *command[2:]], cwd=root, env=env, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
-    assert [event["event"] for event in json.loads(shown.stdout)] == ["acme-evt-1001", "acme-evt-1002", "acme-evt-1003"]
+    assert [event["event"] for event in json.loads(shown.stdout)] == [
+        "acme-evt-1001-2024-05-01T10:00:00+02:00", "acme-evt-1002-1714557600123", "acme-evt-1003-1714557600"]

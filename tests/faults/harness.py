@@ -131,3 +131,14 @@ def subscription_event(number: int, opportunity: str, status: str = "active", cr
                             "metadata": {"reevo_opportunity_id": opportunity},
                             "items": {"data": [{"price": {"unit_amount": 100 * number}}]}}},
     }
+
+
+def events_finished(store_url: str, numbers) -> bool:
+    """Every numbered fault event's deliveries ended delivered or superseded (a fresh store handle)."""
+    from bridge.store import DELIVERED, SUPERSEDED, open_store
+    store = open_store(store_url)
+    try:
+        return all([d.status for d in store.deliveries_for_event("stripe", f"evt_fault_{n:04d}")]
+                   in ([DELIVERED], [SUPERSEDED]) for n in numbers)
+    finally:
+        store.close()

@@ -2,19 +2,10 @@
 import requests
 
 from sandbox.known import OPPORTUNITY_IDS
-from bridge.store import DELIVERED, SUPERSEDED, open_store
-from harness import subscription_event
+from harness import events_finished, subscription_event
 from helpers import wait_for
 from redis_server import RedisServer
 
-
-def finished(store_url: str, numbers) -> bool:
-    store = open_store(store_url)
-    try:
-        return all([d.status for d in store.deliveries_for_event("stripe", f"evt_fault_{n:04d}")]
-                   in ([DELIVERED], [SUPERSEDED]) for n in numbers)
-    finally:
-        store.close()
 
 
 def test_redis_crash_and_restart(sandbox, make_bridge, tmp_path):
@@ -42,7 +33,7 @@ def test_redis_crash_and_restart(sandbox, make_bridge, tmp_path):
         wait_for(lambda: bridge.post_stripe(subscription_event(40, OPPORTUNITY_IDS[1])).status_code == 202,
                  timeout=30, what="the bridge to take webhooks again")
         acknowledged.append(40)
-        wait_for(lambda: finished(redis_server.url, acknowledged), timeout=60,
+        wait_for(lambda: events_finished(redis_server.url, acknowledged), timeout=60,
                  what="every acknowledged event to be delivered")
         assert requests.get(f"{bridge.url}/readyz", timeout=5).status_code == 200
     finally:

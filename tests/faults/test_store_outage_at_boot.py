@@ -14,8 +14,7 @@ import sys
 
 import requests
 
-from bridge.store import DELIVERED, SUPERSEDED, open_store
-from harness import subscription_event
+from harness import events_finished, subscription_event
 from helpers import wait_for
 from redis_server import RedisServer
 from sandbox.known import OPPORTUNITY_IDS
@@ -50,14 +49,6 @@ def assert_retry_later(response):
     assert int(response.headers["Retry-After"]) > 0
 
 
-def delivered(store_url: str, numbers) -> bool:
-    store = open_store(store_url)
-    try:
-        return all([d.status for d in store.deliveries_for_event("stripe", f"evt_fault_{n:04d}")]
-                   in ([DELIVERED], [SUPERSEDED]) for n in numbers)
-    finally:
-        store.close()
-
 
 def test_a_worker_restarted_while_sqlite_is_locked_boots_and_the_bridge_resumes(make_bridge, tmp_path):
     path = tmp_path / "bridge.db"
@@ -77,7 +68,7 @@ def test_a_worker_restarted_while_sqlite_is_locked_boots_and_the_bridge_resumes(
         holder.wait(timeout=30)
     wait_for(lambda: bridge.post_stripe(subscription_event(3, OPPORTUNITY_IDS[2])).status_code == 202,
              timeout=60, what="webhooks to be taken again")
-    wait_for(lambda: delivered(bridge.env["BRIDGE_STORE_URL"], [1, 3]), timeout=60, what="the deliveries")
+    wait_for(lambda: events_finished(bridge.env["BRIDGE_STORE_URL"], [1, 3]), timeout=60, what="the deliveries")
     assert bridge.process.poll() is None
 
 
@@ -98,7 +89,7 @@ def test_a_worker_restarted_while_redis_is_down_boots_answers_503_and_resumes(ma
                  timeout=60, what="webhooks to be taken again")
         wait_for(lambda: requests.get(f"{bridge.url}/readyz", timeout=30).status_code == 200, timeout=60,
                  what="every worker to be ready again")
-        wait_for(lambda: delivered(redis_server.url, [1, 6]), timeout=60, what="the deliveries")
+        wait_for(lambda: events_finished(redis_server.url, [1, 6]), timeout=60, what="the deliveries")
         assert bridge.process.poll() is None
     finally:
         redis_server.stop()

@@ -8,6 +8,7 @@ import json
 
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ADMIN_TOKEN, VIEWER_TOKEN
@@ -233,7 +234,9 @@ def test_fix_a_mapping_backtest_it_and_rebuild_an_ignored_event(browser, live, r
     browser.get(f"{live.url}/console/mappings")
     browser.find_element(By.CSS_SELECTOR, "#source-stripe a[href*='backtest']").click()
     wait(browser, lambda d: d.find_elements(By.ID, "backtest-submit"), "the backtest form")
-    browser.find_element(By.ID, "backtest-submit").click()
+    submit = browser.find_element(By.ID, "backtest-submit")
+    submit.click()
+    wait(browser, staleness_of(submit), "the backtest's answer page to replace the form")
     result = wait(browser, lambda d: d.find_elements(By.ID, "backtest-result"), "the backtest")[0].text
     assert "customer-created" in result and "matches now" in result and IGNORED_ID in result
     assert browser.find_element(By.ID, "backtest-changed").text == "1"

@@ -383,6 +383,8 @@ def bench_env(folder: Path, upstream_port: int, args) -> dict:
         BRIDGE_WEB_WORKERS=str(args.workers), BRIDGE_WEB_THREADS=str(args.threads),
         BRIDGE_POLL_INTERVAL=str(args.poll_interval), BRIDGE_GRACEFUL_TIMEOUT="5", PYTHONUNBUFFERED="1",
         PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"),
+        # The bridge's own delivery speed: no shared rate ceiling (bench_delivery measures that).
+        BRIDGE_REEVO_RATE="0",
     )
     return env
 

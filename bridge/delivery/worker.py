@@ -18,6 +18,7 @@ from bridge.delivery.gate import Gate
 from bridge.delivery.pace import Grant, Report, Signal
 from bridge.delivery.targets import TargetResolver
 from bridge.store import Completion, DeliveryRecord, StoreUnavailable
+from bridge.store.interface import Store
 from bridge.telemetry import alerts, metrics
 from bridge.telemetry.logs import log_state
 
@@ -29,7 +30,7 @@ _OUTCOMES = {Act.COMPLETE: "delivered", Act.RETRY: "retrying", Act.DEAD: "dead",
 class DeliveryWorker:
     """Moves deliveries from the store to Reevo. One instance is shared by a process's threads."""
 
-    def __init__(self, store, client: reevo.ReevoClient, policy: Policy, gate: Gate, resolver: TargetResolver,
+    def __init__(self, store: Store, client: reevo.ReevoClient, policy: Policy, gate: Gate, resolver: TargetResolver,
                  clock, lease_seconds: float, batch: int):
         self.store = store
         self.client = client
@@ -111,7 +112,7 @@ class DeliveryWorker:
         if not accepted:
             return
         now = self.clock()
-        self.store.complete_many([Completion(r.id, r.lease_token, opp, applied, attempt)
+        self.store.complete_many([Completion(r.id, _lease(r), opp, applied, attempt)
                                   for r, opp, applied, _, attempt in accepted], now)
         for record, _, _, fields, _ in accepted:
             metrics.DELIVERIES.labels(record.source, record.route, "delivered").inc()
@@ -123,7 +124,7 @@ class DeliveryWorker:
         """Give unsent deliveries back at once, so another worker takes them without a lease wait."""
         now = self.clock()
         for record in records:
-            self.store.retry_at(record.id, record.lease_token, now, record.last_error, now, count_attempt=False)
+            self.store.retry_at(record.id, _lease(record), now, record.last_error, now, count_attempt=False)
 
     def deliver(self, record: DeliveryRecord, accepted: list, stop: threading.Event | None = None) -> bool:
         """Deliver one claimed record and store the outcome; a success goes to `accepted` (see `_complete`).
@@ -179,10 +180,11 @@ class DeliveryWorker:
         elif action.act == Act.PAUSE:
             self._pause(record, action, outcome, now, fields, attempt)
         elif action.act == Act.RELEASE:
-            self.store.retry_at(record.id, record.lease_token, action.when, action.error, now, count_attempt=False)
+            when = now if action.when is None else action.when
+            self.store.retry_at(record.id, _lease(record), when, action.error, now, count_attempt=False)
         elif action.act == Act.RETRY:
             when = now if action.when is None else action.when
-            self.store.retry_at(record.id, record.lease_token, when, action.error, now,
+            self.store.retry_at(record.id, _lease(record), when, action.error, now,
                                 count_attempt=action.count_attempt, hold_until=action.hold_until,
                                 attempt=attempt and {**attempt, "next_attempt_at": when})
             metrics.DELIVERIES.labels(record.source, record.route, "retried").inc()
@@ -198,14 +200,14 @@ class DeliveryWorker:
         attempt = {"at": now, "attempt": record.attempts, "outcome": "superseded", "http_status": None,
                    "code": "superseded", "message": reason["message"], "latency_ms": None,
                    "opportunity_id": opportunity_id, "sent": [], "skipped": sorted(record.attributes)}
-        self.store.supersede(record.id, record.lease_token, now, reason, attempt=attempt)
+        self.store.supersede(record.id, _lease(record), now, reason, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "superseded").inc()
         log_state(log, "superseded", status="superseded", **_fields(record, opportunity_id))
 
     def _dead(self, record: DeliveryRecord, action: Action, outcome, now: float, fields: dict,
               attempt: dict | None) -> None:
         error = action.error or {}
-        self.store.dead(record.id, record.lease_token, error, now, hold_until=action.hold_until, attempt=attempt)
+        self.store.dead(record.id, _lease(record), error, now, hold_until=action.hold_until, attempt=attempt)
         metrics.DELIVERIES.labels(record.source, record.route, "dead").inc()
         alerts.report("delivery dead", source=record.source, route=record.route, event_id=record.event_id,
                       reason=error.get("gave_up") or error.get("code"), http_status=outcome and outcome.status)
@@ -218,7 +220,7 @@ class DeliveryWorker:
         self.paused_until = now + self.policy.pause_probe if action.when is None else action.when
         metrics.PAUSED.set(1)
         metrics.DELIVERIES.labels(record.source, record.route, "paused").inc()
-        self.store.retry_at(record.id, record.lease_token, self.paused_until, action.error, now, count_attempt=False,
+        self.store.retry_at(record.id, _lease(record), self.paused_until, action.error, now, count_attempt=False,
                             attempt=attempt)
         if first:
             alerts.report("deliveries paused: Reevo refused the API key", source=record.source,
@@ -245,6 +247,13 @@ class DeliveryWorker:
                 handled = 0
             if not handled:
                 stop.wait(self.wake_in(poll_interval))
+
+
+def _lease(record: DeliveryRecord) -> str:
+    """The lease token of a record this worker claimed (`claim` always sets one)."""
+    if record.lease_token is None:
+        raise ValueError(f"delivery {record.id} was not claimed, so it has no lease")
+    return record.lease_token
 
 
 def _fields(record: DeliveryRecord, opportunity_id, outcome: reevo.Outcome | None = None) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, target_key
+from bridge.store.interface import Store
 
 
 class RetargetError(Exception):
@@ -19,7 +20,7 @@ class RetargetError(Exception):
         self.reason, self.detail = reason, detail
 
 
-def retarget(store, delivery_id: int, opportunity_id: str, now: float, dry_run: bool = False) -> DeliveryRecord:
+def retarget(store: Store, delivery_id: int, opportunity_id: str, now: float, dry_run: bool = False) -> DeliveryRecord:
     """Queue dead delivery `delivery_id` again for opportunity `opportunity_id`; the record as it now is.
 
     With `dry_run`, only checks and returns the record unchanged. Raises RetargetError.
@@ -39,7 +40,10 @@ def retarget(store, delivery_id: int, opportunity_id: str, now: float, dry_run: 
         return record
     if not store.retarget(delivery_id, {"id": opportunity_id}, now):
         raise RetargetError("not_dead", f"delivery {delivery_id} changed meanwhile; look at it again")
-    return store.get_delivery(delivery_id)
+    updated = store.get_delivery(delivery_id)
+    if updated is None:  # purged by retention in between
+        raise RetargetError("not_found", f"no delivery {delivery_id}")
+    return updated
 
 
 def _is_uuid(value: str) -> bool:

@@ -65,7 +65,7 @@ class Store(Protocol):
     def complete_many(self, completions: list[Completion], now: float) -> list[bool]:
         """`complete` for each, in order, each atomic on its own; one write for all where the backend can."""
 
-    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
+    def retry_at(self, delivery_id: int, token: str, when: float, error: dict | None, now: float,
                  count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Make the delivery due again at `when`; `count_attempt=False` gives the attempt back.
 

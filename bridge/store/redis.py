@@ -138,7 +138,7 @@ class RedisStore(RedisConsoleQueries):
         return [self.complete(c.delivery_id, c.token, now, c.opportunity_id, c.applied, c.attempt)
                 for c in completions]
 
-    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
+    def retry_at(self, delivery_id: int, token: str, when: float, error: dict | None, now: float,
                  count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish(delivery_id, token, now, "retrying",

@@ -175,7 +175,7 @@ class SQLiteStore(SQLiteConnections, SQLiteConsoleQueries, SQLiteRetarget):
                            (hold_until, delivery_id))
             return result != "lost"
 
-    def retry_at(self, delivery_id: int, token: str, when: float, error: dict, now: float,
+    def retry_at(self, delivery_id: int, token: str, when: float, error: dict | None, now: float,
                  count_attempt: bool = True, attempt: dict | None = None, hold_until: float | None = None) -> bool:
         """Schedule another attempt at `when`; `count_attempt=False` gives the attempt back (pause)."""
         return self._finish_one(delivery_id, token, now, RETRYING, hold_until, give_back=not count_attempt,

@@ -5,7 +5,10 @@ delivery worker step by step, so retry timing is asserted without waiting.
 """
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -149,3 +152,15 @@ class capture_logs(logging.Handler):
 
     def __exit__(self, *exc):
         self.logger.removeHandler(self)
+
+
+def python_m(*args, env=None):
+    """`python -m ARGS` in the repository, with none of the caller's REEVO_/BRIDGE_/STRIPE_ variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("REEVO_", "BRIDGE_", "STRIPE_"))}
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env={**base, **(env or {})},
+                          capture_output=True, text=True, timeout=60)
+
+
+def bridge_cli(*args, env=None):
+    """`python -m bridge ARGS`, as `python_m`."""
+    return python_m("bridge", *args, env=env)

@@ -5,7 +5,7 @@ import re
 import shutil
 
 from helpers import FIXTURES, SOURCE_SECRETS, capture_logs
-from test_cli import bridge_cli
+from helpers import bridge_cli
 
 GITHUB = FIXTURES / "github" / "production-deployed"
 TOKEN = "fallback-admin-token"

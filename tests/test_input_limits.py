@@ -12,29 +12,13 @@ import pytest
 
 from bridge import untrusted_json
 from bridge.mapping import transforms
-from bridge.mapping.loader import load_mapping
 from bridge.mapping.model import CLOCK_SKEW_SECONDS, normalise_time, trusted_time
-from bridge.signatures import sign_request
-from helpers import FIXTURES, ROOT
-from test_fixtures import SECRETS, signed_headers
+from helpers import FIXTURES
+from signing import post_signed
 
 SHOPIFY_ORDER = json.loads((FIXTURES / "shopify/order-paid/payload.json").read_text())
 SHOPIFY_HEADERS = json.loads((FIXTURES / "shopify/order-paid/headers.json").read_text())
 STRIPE_EVENT = json.loads((FIXTURES / "stripe/subscription-active/payload.json").read_text())
-
-
-def post_signed(bridge, source: str, body: bytes, headers: dict | None = None):
-    """POST `body` signed as the sender would; bytes that are not UTF-8 are signed by the bridge's own signer."""
-    try:
-        body.decode()
-        url, signed = signed_headers(source, body, headers or {}, int(bridge.clock()))
-    except UnicodeDecodeError:
-        mapping = load_mapping(ROOT / "mappings" / f"{source}.yaml")[0]
-        request = sign_request(mapping.scheme, body, SECRETS[mapping.secret_names[0]], int(bridge.clock()),
-                               url=f"http://localhost/webhooks/{source}", headers=headers or {},
-                               options=mapping.verify_options)
-        url, signed = request.url, dict(request.headers)
-    return bridge.client.post(url, data=body, headers={"Content-Type": "application/json", **signed})
 
 
 def shopify_order(**changes) -> bytes:

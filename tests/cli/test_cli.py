@@ -1,19 +1,10 @@
 """`python -m bridge check [--live]` and `preview`, run as real processes."""
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from helpers import FIXTURES, OPP, ROOT, SANDBOX_KEY
-
-
-def bridge_cli(*args, env=None):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("REEVO_", "BRIDGE_", "STRIPE_"))}
-    return subprocess.run([sys.executable, "-m", "bridge", *args], cwd=ROOT, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=60)
+from helpers import FIXTURES, OPP, SANDBOX_KEY, bridge_cli
 
 
 def test_check_is_clean_on_the_shipped_mappings():

@@ -1,8 +1,9 @@
 """Events for the console tests, sent as senders send them (signed) and delivered to the sandbox."""
 import json
+import re
 
 from helpers import FIXTURES, INITECH_OPP, OPP
-from test_fixtures import signed_headers
+from signing import signed_headers
 
 SUBSCRIPTION_ID = "evt_1MqqbKLt4dXK03v5qaIbiNCC"
 INVOICE_ID = "evt_1SVC8JHOQNg4XnOM2WgGoBj8"
@@ -59,3 +60,8 @@ def seed(bridge, reevo) -> None:
 
 
 __all__ = ["OPP", "INITECH_OPP"]
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console form carries."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

@@ -4,7 +4,7 @@ import re
 from html.parser import HTMLParser
 
 from conftest import ADMIN_TOKEN, VIEWER_TOKEN
-from console_seed import DEAD_ID, MARKUP_ID, seed
+from console_seed import DEAD_ID, MARKUP_ID, csrf_of, seed
 
 PAGES = ("/console/events", "/console/issues", "/console/mappings", "/console/opportunities",
          "/console/mappings/playground", "/console/mappings/backtest")
@@ -17,10 +17,6 @@ def sign_in(client, token: str, base_url: str = "http://localhost", next_page: s
     if next_page:
         data["next"] = next_page
     return client.post("/console/sign-in", data=data, base_url=base_url)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_off_without_an_admin_token(make_bridge):

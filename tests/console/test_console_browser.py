@@ -15,7 +15,7 @@ from conftest import ADMIN_TOKEN, VIEWER_TOKEN
 from console_seed import (DEAD_ID, GITHUB_ID, IGNORED_ID, MARKUP, MARKUP_ID, OPP, SUBSCRIPTION_ID, post, seed,
                           subscription)
 from helpers import FIXTURES
-from test_cli import bridge_cli
+from helpers import bridge_cli
 
 WAIT = 30  # seconds: a generous deadline on a loaded machine; each wait returns as soon as the page is there
 

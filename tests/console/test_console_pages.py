@@ -4,10 +4,9 @@ import re
 import pytest
 
 from conftest import ADMIN_TOKEN
-from console_seed import DEAD_ID, OPP, SUBSCRIPTION_ID, seed
+from console_seed import DEAD_ID, OPP, SUBSCRIPTION_ID, csrf_of, seed
 from helpers import SOURCE_SECRETS, STRIPE_SECRET
 from redis_server import RedisServer
-from test_console_access import csrf_of
 
 from bridge.ops.backtest import ADDED, CHANGED, REMOVED, compare
 from bridge.store import DEAD, NewDelivery

@@ -6,6 +6,7 @@ lease 4 s, hold 3 s) so every scenario ends in seconds. Waiting is polling with 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 import os
 import signal
 import subprocess
@@ -142,3 +143,16 @@ def events_finished(store_url: str, numbers) -> bool:
                    in ([DELIVERED], [SUPERSEDED]) for n in numbers)
     finally:
         store.close()
+
+
+def assert_applied_at_most_once_in_effect(applied: list[dict]):
+    """A PATCH applied twice (same Idempotency-Key) must have nothing else applied to that record in between."""
+    by_path = defaultdict(list)
+    for entry in applied:
+        by_path[entry["path"]].append(entry)
+    for path, entries in by_path.items():
+        keys = [e["headers"]["Idempotency-Key"] for e in entries]
+        for i, key in enumerate(keys):
+            if key in keys[i + 1:]:
+                j = keys.index(key, i + 1)
+                assert set(keys[i:j + 1]) == {key}, f"{path}: a repeat of {key} came after other changes"

@@ -1,11 +1,9 @@
 """kill -9 the bridge with 100 events acknowledged; a restart on the same store finishes them all."""
-from collections import defaultdict
-
 import pytest
 
 from sandbox.known import OPPORTUNITY_IDS
 from bridge.store import DEAD, DELIVERED, DELIVERING, QUEUED, RETRYING, SUPERSEDED, open_store
-from harness import subscription_event
+from harness import assert_applied_at_most_once_in_effect, subscription_event
 from helpers import wait_for
 from redis_server import RedisServer
 
@@ -27,19 +25,6 @@ def all_deliveries(url: str) -> dict:
         return {n: store.deliveries_for_event("stripe", f"evt_fault_{n:04d}") for n in range(EVENTS)}
     finally:
         store.close()
-
-
-def assert_applied_at_most_once_in_effect(applied: list[dict]):
-    """A PATCH applied twice (same Idempotency-Key) must have nothing else applied to that record in between."""
-    by_path = defaultdict(list)
-    for entry in applied:
-        by_path[entry["path"]].append(entry)
-    for path, entries in by_path.items():
-        keys = [e["headers"]["Idempotency-Key"] for e in entries]
-        for i, key in enumerate(keys):
-            if key in keys[i + 1:]:
-                j = keys.index(key, i + 1)
-                assert set(keys[i:j + 1]) == {key}, f"{path}: a repeat of {key} came after other changes"
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -13,11 +13,10 @@ import pytest
 import requests
 
 from bridge.store import DEAD, DELIVERED, SUPERSEDED, EventRecord, NewDelivery, open_store
-from harness import subscription_event
+from harness import assert_applied_at_most_once_in_effect, subscription_event
 from helpers import wait_for
 from redis_server import RedisServer
 from sandbox.known import ACCOUNT_IDS, OPPORTUNITY_IDS
-from test_kill import assert_applied_at_most_once_in_effect
 
 ADMITTED_LAG = 1.0  # seconds between a permit granted before a pause and its request reaching the sandbox
 ARRIVAL_JITTER = 0.1  # seconds by which the sandbox's reading of a request may lag its permit, varying

@@ -22,8 +22,8 @@ routes:
       amount: {from: total, transform: cents_to_decimal}
 """
 # Every module that loads the whole folder (directly or through the shared bridge fixture).
-MODULES = ["tests/test_mapping.py", "tests/test_cli.py", "tests/test_admin.py", "tests/test_stripe_end_to_end.py",
-           "tests/test_rebuild.py", "tests/test_secrets.py"]
+MODULES = ["tests/mapping/test_mapping.py", "tests/cli/test_cli.py", "tests/web/test_admin.py",
+           "tests/web/test_stripe_end_to_end.py", "tests/ops/test_rebuild.py", "tests/test_secrets.py"]
 
 
 def test_the_suite_passes_with_a_users_extra_mapping_in_mappings(tmp_path):

@@ -13,7 +13,7 @@ from bridge import signatures
 from bridge.mapping import file_schema, valuespec
 from bridge.mapping.loader import MappingYamlLoader, load_mapping
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXAMPLE = DOCS / "example-mapping.yaml"
 PAYLOAD = DOCS / "example-payload.json"
 HEADERS = DOCS / "example-headers.json"

@@ -8,43 +8,13 @@ that reached the sandbox (path and JSON body) and the reason when it did not suc
 Adding a case adds a folder, never code.
 """
 import json
-from datetime import datetime, UTC
 
 import pytest
-import standardwebhooks
-import stripe
 
-from bridge.mapping.loader import load_mapping
-from bridge.signatures import sign_request
-from helpers import FIXTURES, ROOT, SOURCE_SECRETS, STRIPE_SECRET
+from helpers import FIXTURES
+from signing import signed_headers
 
 CASES = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*") if p.is_dir())
-SECRETS = {**SOURCE_SECRETS, "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET}
-
-
-def signed_headers(source: str, body: bytes, headers: dict, now: int) -> tuple[str, dict]:
-    """(URL, headers) as the sender would post them, signed with the source's test secret.
-
-    Stripe and Standard Webhooks are signed by their official libraries, the others by
-    the bridge's own signers (whose output the known-answer vectors pin).
-    """
-    mapping, problems = load_mapping(ROOT / "mappings" / f"{source}.yaml")
-    assert not problems, problems
-    secret = SECRETS[mapping.secret_names[0]]
-    url = f"http://localhost/webhooks/{source}"
-    if mapping.scheme == "stripe":
-        return url, {**headers, "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(
-            body.decode(), secret, now)}
-    if mapping.scheme == "standard-webhooks":
-        prefix = "svix" if "svix-id" in headers else "webhook"
-        signature = standardwebhooks.Webhook(secret).sign(
-            headers[f"{prefix}-id"], datetime.fromtimestamp(now, tz=UTC), body.decode())
-        return url, {**headers, f"{prefix}-timestamp": str(now), f"{prefix}-signature": signature}
-    signed = sign_request(mapping.scheme, body, secret, now, url=url, headers=headers,
-                          options=mapping.verify_options)
-    return signed.url, dict(signed.headers)
-
-
 def observed(bridge, reevo, source: str, response) -> dict:
     """What happened, in expected.json's shape; every PATCH the sandbox saw must belong to a delivery."""
     patches = {entry["headers"]["Idempotency-Key"]: entry for entry in reevo.requests("PATCH")}

@@ -7,7 +7,7 @@ import pytest
 from bridge.mapping.loader import load_mapping, load_mappings
 from bridge.mapping.valuespec import SKIP, FieldError, compile_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OPP = "3b1f6a52-6a8e-4a43-9a39-6c1f4f0b7e11"
 EVENT = {"id": "evt_1", "type": "t", "created": 1680064028, "status": "active", "cents": 1999,
          "name": " Acme ", "owner": "ann@example.com", "missing_is_null": None, "list": ["a", "b"]}

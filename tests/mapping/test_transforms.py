@@ -30,7 +30,7 @@ def documented_examples() -> list[tuple[str, object, object]]:
     import json
     import re
     from pathlib import Path
-    text = (Path(__file__).resolve().parents[1] / "docs" / "mapping.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mapping.md").read_text()
     section = text.split("\n## Transforms\n", 1)[1].split("\n## ", 1)[0]
     found = re.findall(r"`([^`]+)`: `([^`]+)` → `([^`]+)`", section)
     return [(spec, json.loads(given), json.loads(expected)) for spec, given, expected in found], section

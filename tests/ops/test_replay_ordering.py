@@ -10,7 +10,7 @@ from datetime import datetime, UTC
 
 from bridge.mapping.loader import load_mapping, trust_warnings
 from helpers import FIXTURES, ROOT
-from test_input_limits import post_signed
+from signing import post_signed
 
 ORDER = (FIXTURES / "shopify/order-paid/payload.json").read_bytes()
 HEADERS = json.loads((FIXTURES / "shopify/order-paid/headers.json").read_text())

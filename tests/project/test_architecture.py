@@ -4,10 +4,11 @@ from the bridge: tests/sandbox/test_sandbox_server.py)."""
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # The table "What may import what" in docs/architecture.md; keep the two equal.
 LAYERS = [
+    {"reasons"},
     {"config", "signatures", "untrusted_json"},
     {"mapping", "store"},
     {"telemetry"},
@@ -57,3 +58,20 @@ def test_each_layer_imports_only_from_the_layers_below_it():
                 wrong.append(f"{path.relative_to(ROOT)} (layer {LAYER_OF[unit]}) imports {name}")
     assert not wrong, "\n".join(wrong)
 
+
+
+# Test folders mirror the bridge's packages; these hold what crosses them.
+TEST_FOLDERS_BESIDE_PACKAGES = {"console", "faults", "sandbox", "project", "fixtures"}
+
+
+def test_test_folders_mirror_the_packages():
+    packages = {p.name for p in (ROOT / "bridge").iterdir() if (p / "__init__.py").exists()}
+    folders = {p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and not p.name.startswith((".", "__"))}
+    assert folders <= packages | TEST_FOLDERS_BESIDE_PACKAGES, folders - packages - TEST_FOLDERS_BESIDE_PACKAGES
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in helpers.py, signing.py or a folder's harness, never in a test_ module."""
+    wrong = [f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / "tests").rglob("*.py")
+             for name in imported_modules(path) if name.split(".")[0].startswith("test_")]
+    assert not wrong, "\n".join(wrong)

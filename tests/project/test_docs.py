@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 DOCUMENTS = ["mapping.md", "senders.md", "operating.md", "sandbox.md", "architecture.md", "performance.md"]
 MAX_README_LINES = 300

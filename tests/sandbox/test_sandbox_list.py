@@ -3,7 +3,7 @@ import json
 
 from sandbox.known import OPPORTUNITY_IDS, STAGE_IDS
 from sandbox.store import DEFAULT_SEED_PATH
-from test_cli import bridge_cli
+from helpers import bridge_cli
 
 
 def test_list_shows_every_seeded_opportunity_and_stage():

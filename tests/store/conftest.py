@@ -65,3 +65,16 @@ def backend(request, tmp_path):
 @pytest.fixture
 def store(backend):
     return backend.open()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared(request, tmp_path):
+    """A store this test fills and the CLI process opens through BRIDGE_STORE_URL (no Reevo key set)."""
+    if request.param == "sqlite":
+        env = {"BRIDGE_STORE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    else:
+        server = request.getfixturevalue("redis_server")
+        env = {"BRIDGE_STORE_URL": server.url, "BRIDGE_REDIS_PREFIX": f"cli-{tmp_path.name}:"}
+    store = open_store(env["BRIDGE_STORE_URL"], redis_prefix=env.get("BRIDGE_REDIS_PREFIX", "bridge:"))
+    yield store, env
+    store.close()

@@ -1,7 +1,4 @@
 """`python -m bridge replay|purge` as real processes, retention run by the bridge itself, and start-up checks."""
-import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -9,27 +6,8 @@ import pytest
 
 from bridge.ops.retention import Retention, start_retention
 from bridge.store import DEAD, DELIVERED, QUEUED, open_store
-from helpers import ROOT, Clock, free_port, wait_for
+from helpers import Clock, free_port, python_m as run, wait_for
 from store_samples import DAY, delivery, event
-
-
-def run(*args, env=None):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("REEVO_", "BRIDGE_", "STRIPE_"))}
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=60)
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def shared(request, tmp_path):
-    """A store this test fills and the CLI process opens through BRIDGE_STORE_URL (no Reevo key set)."""
-    if request.param == "sqlite":
-        env = {"BRIDGE_STORE_URL": f"sqlite:///{tmp_path}/cli.db"}
-    else:
-        server = request.getfixturevalue("redis_server")
-        env = {"BRIDGE_STORE_URL": server.url, "BRIDGE_REDIS_PREFIX": f"cli-{tmp_path.name}:"}
-    store = open_store(env["BRIDGE_STORE_URL"], redis_prefix=env.get("BRIDGE_REDIS_PREFIX", "bridge:"))
-    yield store, env
-    store.close()
 
 
 def fill(store, now):

@@ -10,7 +10,7 @@ import pytest
 from bridge.store import ACCEPTED, DEAD, DELIVERED, IGNORED, QUEUED
 from helpers import OPP
 from rebuild_samples import deal_event, write_acme
-from test_store_cli import run
+from helpers import python_m as run
 
 FIXED = {"won": "closed_won", "lost": "closed_lost"}
 

@@ -7,7 +7,7 @@ import pytest
 from bridge.ops.retarget import RetargetError, retarget
 from bridge.store import DEAD, DELIVERED, QUEUED, NewDelivery
 from store_samples import OPP_A, T0, delivery, event
-from test_store_cli import run, shared  # noqa: F401 - the sqlite/redis store a CLI process shares
+from helpers import python_m as run
 
 NEW_OPP = "7555083e-80fd-5795-b931-7b665298abd4"
 ERROR = {"code": "record_not_found", "status": 404}

@@ -1,34 +1,10 @@
 """The admin API: token, filters and pages, event detail, replay, mappings, reload, OpenAPI."""
 import re
-import shutil
 
 import pytest
 
 from bridge.store import DEAD, DELIVERED, QUEUED
-from helpers import ROOT
-
-TOKEN = "admin-token-for-tests"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-SUBSCRIPTION = "stripe/subscription-active/payload.json"
-EVENT_ID = "evt_1MqqbKLt4dXK03v5qaIbiNCC"
-
-
-@pytest.fixture
-def admin(make_bridge, tmp_path):
-    folder = tmp_path / "mappings"
-    shutil.copytree(ROOT / "mappings", folder)
-    bridge = make_bridge(BRIDGE_ADMIN_TOKEN=TOKEN, BRIDGE_MAPPINGS_DIR=folder)
-    bridge.mappings = folder
-    return bridge
-
-
-def get(bridge, path, **kwargs):
-    return bridge.client.get(path, headers=AUTH, **kwargs)
-
-
-def post(bridge, path, **kwargs):
-    return bridge.client.post(path, headers=AUTH, **kwargs)
-
+from admin_client import AUTH, EVENT_ID, SUBSCRIPTION, TOKEN, get, post
 
 def test_off_without_a_token(bridge):
     response = bridge.client.get("/admin/deliveries", headers=AUTH)

@@ -4,13 +4,7 @@ import json
 
 import pytest
 
-import test_admin
-from test_admin import AUTH, EVENT_ID, SUBSCRIPTION, TOKEN, get, post
-
-
-@pytest.fixture
-def admin(make_bridge, tmp_path):
-    return test_admin.admin.__wrapped__(make_bridge, tmp_path)
+from admin_client import AUTH, EVENT_ID, SUBSCRIPTION, TOKEN, get, post
 
 HUGE = 10 ** 30
 

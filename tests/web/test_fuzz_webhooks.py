@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from bridge.mapping.loader import load_mapping
 from helpers import FIXTURES, ROOT
-from test_admin import TOKEN
-from test_input_limits import post_signed
+from admin_client import TOKEN
+from signing import post_signed
 
 settings.register_profile("bridge-fuzz", max_examples=int(os.environ.get("BRIDGE_FUZZ_EXAMPLES", "25")),
                           deadline=None, derandomize=True, database=None, print_blob=True,

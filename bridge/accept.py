@@ -19,6 +19,8 @@ from bridge.mapping.model import Delivery, EventsError, Failure, Mapping, truste
 from bridge.telemetry.logs import log_state
 from bridge.store import (ACCEPTED, CONFLICT, DEAD, DUPLICATE, IGNORED, AcceptResult, EventOutcome, EventRecord,
                           NewDelivery, StoreUnavailable)
+from bridge.reasons import Ignored, MappingFailure, Rejected
+from bridge.signatures import SignatureReason
 
 log = logging.getLogger("bridge.accept")
 
@@ -26,7 +28,8 @@ log = logging.getLogger("bridge.accept")
 class Rejection(Exception):
     """The webhook is refused; nothing was stored. `reason` is a short stable code."""
 
-    def __init__(self, http_status: int, reason: str, detail: str, retry_after: int | None = None):
+    def __init__(self, http_status: int, reason: Rejected | SignatureReason | MappingFailure, detail: str,
+                 retry_after: int | None = None):
         super().__init__(detail)
         self.http_status, self.reason, self.detail, self.retry_after = http_status, reason, detail, retry_after
 
@@ -94,10 +97,10 @@ class AcceptPipeline:
     def _source(self, name: str) -> Source:
         source = self.sources.get(name)
         if source is None:
-            raise Rejection(404, "unknown_source", f"no mapping file named {name}.yaml")
+            raise Rejection(404, Rejected.UNKNOWN_SOURCE, f"no mapping file named {name}.yaml")
         if source.missing:
             # 503, not 4xx: the sender retries while the operator sets the secret; nothing is lost.
-            raise Rejection(503, "source_not_configured",
+            raise Rejection(503, Rejected.SOURCE_NOT_CONFIGURED,
                             f"secret variable {', '.join(source.missing)} (or its _FILE) is not set",
                             retry_after=60)
         return source
@@ -123,14 +126,14 @@ class AcceptPipeline:
         record = EventRecord(mapping.source, event.id, event.type, event.occurred_at, event.fingerprint,
                              data=event.data, data_json=event.data_json)
         if not rendered:
-            record.outcome, record.reason = IGNORED, "no_route_matched"
+            record.outcome, record.reason = IGNORED, Ignored.NO_ROUTE_MATCHED
         deliveries = [new_delivery(r) for r in rendered]
         try:
             stored = self.store.accept(record, deliveries, now)
         except StoreUnavailable as exc:
             log_state(log, "store unavailable", logging.ERROR, source=mapping.source, event_id=event.id,
-                      reason="store_unavailable", detail=str(exc))
-            raise Rejection(503, "store_unavailable", "the event store is unavailable; retry later",
+                      reason=Rejected.STORE_UNAVAILABLE, detail=str(exc))
+            raise Rejection(503, Rejected.STORE_UNAVAILABLE, "the event store is unavailable; retry later",
                             retry_after=5) from None
         status: AcceptResult | EventOutcome = IGNORED if stored == ACCEPTED and not rendered else stored
         metrics.EVENTS.labels(mapping.source, status).inc()
@@ -182,7 +185,8 @@ def new_delivery(rendered: Delivery | Failure) -> NewDelivery:
 
 def _parse(body: bytes, content_type: str):
     if content_type != "application/json" and not content_type.endswith("+json"):
-        raise Rejection(415, "unsupported_media_type", f"expected application/json, got {content_type or 'none'}")
+        raise Rejection(415, Rejected.UNSUPPORTED_MEDIA_TYPE,
+                        f"expected application/json, got {content_type or 'none'}")
     try:
         return untrusted_json.loads(body)
     except untrusted_json.UntrustedJSONError as exc:
@@ -194,9 +198,9 @@ def _reply(results: list[dict]) -> tuple[int, dict]:
     if ACCEPTED in statuses:
         return 202, {"status": ACCEPTED, "events": results}
     if not results:
-        return 202, {"status": IGNORED, "reason": "no_events", "events": []}
+        return 202, {"status": IGNORED, "reason": Ignored.NO_EVENTS, "events": []}
     if statuses == {IGNORED}:
-        return 202, {"status": IGNORED, "reason": "no_route_matched", "events": results}
+        return 202, {"status": IGNORED, "reason": Ignored.NO_ROUTE_MATCHED, "events": results}
     if IGNORED in statuses:
-        return 202, {"status": IGNORED, "reason": "no_new_event_matched", "events": results}
+        return 202, {"status": IGNORED, "reason": Ignored.NO_NEW_EVENT_MATCHED, "events": results}
     return 200, {"status": DUPLICATE, "events": results}

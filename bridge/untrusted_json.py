@@ -14,6 +14,8 @@ import json
 import math
 import re
 
+from bridge.reasons import Rejected
+
 MAX_DEPTH = 64  # real webhooks nest < 15 deep; the parser itself would give up near 1,000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -22,7 +24,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 class UntrustedJSONError(ValueError):
     """The text is not JSON the bridge accepts; `reason` is a short stable code."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: Rejected, detail: str):
         super().__init__(detail)
         self.reason, self.detail = reason, detail
 
@@ -30,12 +32,12 @@ class UntrustedJSONError(ValueError):
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise UntrustedJSONError("number_out_of_range", f"the number {text[:40]} is too large")
+        raise UntrustedJSONError(Rejected.NUMBER_OUT_OF_RANGE, f"the number {text[:40]} is too large")
     return value
 
 
 def _no_constants(name: str):
-    raise UntrustedJSONError("malformed_body", f"{name} is not JSON")
+    raise UntrustedJSONError(Rejected.MALFORMED_BODY, f"{name} is not JSON")
 
 
 def loads(data: bytes | str):
@@ -46,11 +48,11 @@ def loads(data: bytes | str):
     except UntrustedJSONError:
         raise
     except RecursionError:
-        raise UntrustedJSONError("body_too_deep", f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        raise UntrustedJSONError(Rejected.BODY_TOO_DEEP, f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         if "digits" in str(exc):  # Python's 4,300-digit limit on int()
-            raise UntrustedJSONError("number_out_of_range", "an integer has too many digits") from None
-        raise UntrustedJSONError("malformed_body", "the body is not valid JSON") from None
+            raise UntrustedJSONError(Rejected.NUMBER_OUT_OF_RANGE, "an integer has too many digits") from None
+        raise UntrustedJSONError(Rejected.MALFORMED_BODY, "the body is not valid JSON") from None
     if text.count("[") + text.count("{") > MAX_DEPTH:  # cheaper than a walk, and usually enough
         _check_depth(value)
     if _SURROGATE_ESCAPE.search(text):
@@ -71,7 +73,7 @@ def _check_depth(value) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise UntrustedJSONError("body_too_deep", f"JSON nested deeper than {MAX_DEPTH} levels")
+            raise UntrustedJSONError(Rejected.BODY_TOO_DEEP, f"JSON nested deeper than {MAX_DEPTH} levels")
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 

@@ -19,6 +19,8 @@ import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.visitor import TreeInterpreter
 
+from bridge.reasons import MappingFailure
+
 
 class ExpressionError(ValueError):
     """An expression does not parse; the message quotes it and the parser's complaint."""
@@ -51,18 +53,18 @@ WEBHOOK_STEPS = 500_000  # all of one webhook's evaluations
 class ExpressionFailed(JMESPathError):
     """The interpreter could not evaluate an expression on this data (e.g. ceil of an overflow)."""
 
-    reason = "expression_failed"
+    reason = MappingFailure.EXPRESSION_FAILED
 
 
 class ExpressionTooCostly(JMESPathError):
     """One evaluation exceeded MAX_STEPS, or one webhook's evaluations WEBHOOK_STEPS."""
 
-    reason = "expression_too_costly"
+    reason = MappingFailure.EXPRESSION_TOO_COSTLY
 
 
-def failure_reason(exc: JMESPathError) -> str:
+def failure_reason(exc: JMESPathError) -> MappingFailure:
     """The dead-delivery reason for an expression that raised `exc`."""
-    return getattr(exc, "reason", "expression_failed")
+    return getattr(exc, "reason", MappingFailure.EXPRESSION_FAILED)
 
 
 class _BudgetedInterpreter(TreeInterpreter):

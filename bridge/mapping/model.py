@@ -18,6 +18,7 @@ from bridge.mapping.expressions import failure_reason
 from bridge.mapping.selectors import CONTENT_HASH_PREFIX, Condition, ConditionError
 from bridge.mapping.transforms import TransformError, parse_iso8601
 from bridge.mapping.valuespec import SKIP, FieldError, ValueSpec
+from bridge.reasons import MappingFailure
 
 
 class MappingError(Exception):
@@ -31,7 +32,7 @@ class MappingError(Exception):
 class EventsError(ValueError):
     """The `events:` expression cannot split this body; `reason` is a short code."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: MappingFailure, detail: str):
         super().__init__(detail)
         self.reason, self.detail = reason, detail
 
@@ -67,7 +68,7 @@ class Failure:
     """A route matched but cannot produce a valid PATCH; stored as a dead delivery."""
 
     route: str
-    reason: str
+    reason: MappingFailure
     message: str
     field: str | None = None
 
@@ -82,13 +83,13 @@ class Target:
         if self.id is not None:
             value = self.id.search(data)
             if value is None or value == "":
-                raise FieldError("missing_target", "the opportunity id is missing from the event")
+                raise FieldError(MappingFailure.MISSING_TARGET, "the opportunity id is missing from the event")
             if not _is_uuid(value):
-                raise FieldError("invalid_target", f"opportunity id {str(value)[:60]!r} is not a UUID")
+                raise FieldError(MappingFailure.INVALID_TARGET, f"opportunity id {str(value)[:60]!r} is not a UUID")
             return {"id": value}
         value = self.match_value.search(data)
         if value is None or value == "":
-            raise FieldError("missing_target", f"the value to match on {self.match_field} is missing")
+            raise FieldError(MappingFailure.MISSING_TARGET, f"the value to match on {self.match_field} is missing")
         return {"match": {"field": self.match_field, "value": value}}
 
 
@@ -118,10 +119,10 @@ class Route:
                 continue
             problem = reevo_fields.value_problem(*reevo_fields.field_type(name, self.custom), value)
             if problem:
-                return Failure(self.name, "invalid_value", f"{name} {problem}", name)
+                return Failure(self.name, MappingFailure.INVALID_VALUE, f"{name} {problem}", name)
             attributes[name] = value
         if not attributes:
-            return Failure(self.name, "empty_patch", "no field had a value for this event")
+            return Failure(self.name, MappingFailure.EMPTY_PATCH, "no field had a value for this event")
         return Delivery(self.name, target, attributes)
 
 

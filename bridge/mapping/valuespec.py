@@ -17,6 +17,7 @@ from jmespath.exceptions import JMESPathError
 
 from bridge.mapping import transforms
 from bridge.mapping.expressions import Template, compile_expression, failure_reason
+from bridge.reasons import MappingFailure
 
 SKIP = object()  # the field is left out of the PATCH
 _SOURCES = ("from", "value", "template", "match")
@@ -31,7 +32,7 @@ class SpecError(ValueError):
 class FieldError(ValueError):
     """This event cannot produce this field; `reason` is a short code."""
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: MappingFailure, message: str):
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -70,7 +71,7 @@ class ValueSpec:
             try:
                 value = transforms.apply(name, args, value)
             except transforms.TransformError as exc:
-                raise FieldError("transform_failed", f"{name}: {exc}") from None
+                raise FieldError(MappingFailure.TRANSFORM_FAILED, f"{name}: {exc}") from None
         return value
 
     def _look_up(self, value, lookup: dict):
@@ -79,14 +80,14 @@ class ValueSpec:
             return lookup[key]
         if self.has_default:
             return SKIP
-        raise FieldError("no_lookup_match",
+        raise FieldError(MappingFailure.NO_LOOKUP_MATCH,
                          f"value {str(value)[:60]!r} is not in the lookup and there is no default")
 
     def _missing(self):
         if self.has_default:
             return self.default
         if self.required:
-            raise FieldError("required_field_missing", "required value is missing from the event")
+            raise FieldError(MappingFailure.REQUIRED_FIELD_MISSING, "required value is missing from the event")
         return SKIP
 
 

@@ -23,13 +23,14 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from prometheus_client import Counter
 
 from bridge.web.request_framing import Refusal, RequestFraming
+from bridge.reasons import Rejected
 
 MAX_HEADER_BYTES = 64 * 1024  # request line, headers (and chunked trailers); webhooks send a few KiB
 LINGER_SECONDS = 2.0  # after an answer with Connection: close, how long unread input is drained
 BUDGET_IN_BODIES = 32  # unfinished requests one worker holds in memory, at most, in BRIDGE_MAX_BODY_BYTES
 RETRY_AFTER_SECONDS = 5
-TIMED_OUT = Refusal(408, "request_timeout", "the request did not arrive in time")
-BUSY = Refusal(503, "edge_busy", "too many unfinished requests are arriving at once; retry later")
+TIMED_OUT = Refusal(408, Rejected.REQUEST_TIMEOUT, "the request did not arrive in time")
+BUSY = Refusal(503, Rejected.EDGE_BUSY, "too many unfinished requests are arriving at once; retry later")
 GONE = "gone"
 
 EDGE_REFUSED = Counter("bridge_edge_refused_total",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bridge.reasons import Rejected
+
 MAX_CHUNK_LINE = 1024  # a chunk-size line with extensions; real senders use a few bytes
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 
@@ -21,7 +23,7 @@ class Refusal:
     """An answer given at the edge: HTTP status, reason slug and a short detail."""
 
     status: int
-    reason: str
+    reason: Rejected
     detail: str
 
 
@@ -52,7 +54,7 @@ class RequestFraming:
             found = self.buffer.find(b"\r\n\r\n", self._searched)
             if found < 0:
                 if len(self.buffer) > self.max_header_bytes:
-                    return self._refuse(431, "headers_too_large",
+                    return self._refuse(431, Rejected.HEADERS_TOO_LARGE,
                                         f"request headers over {self.max_header_bytes} bytes")
                 return self.NEED_MORE
             self.header_end = found + 4
@@ -66,14 +68,14 @@ class RequestFraming:
             return self.COMPLETE
         return self.NEED_MORE
 
-    def _refuse(self, status: int, reason: str, detail: str) -> Refusal:
+    def _refuse(self, status: int, reason: Rejected, detail: str) -> Refusal:
         self.refusal = Refusal(status, reason, detail)
         return self.refusal
 
     def _read_headers(self, head: bytes) -> str | Refusal | None:
         """Decide the body framing; a verdict when the request can already be settled."""
         if len(head) + 4 > self.max_header_bytes:
-            return self._refuse(431, "headers_too_large", f"request headers over {self.max_header_bytes} bytes")
+            return self._refuse(431, Rejected.HEADERS_TOO_LARGE, f"request headers over {self.max_header_bytes} bytes")
         lines = head.split(b"\r\n")
         fields: dict[bytes, list[bytes]] = {}
         for line in lines[1:]:
@@ -83,7 +85,7 @@ class RequestFraming:
         codings = b",".join(fields.get(b"transfer-encoding", [])).lower()
         if codings:
             if [c.strip() for c in codings.split(b",")] != [b"chunked"] or b"content-length" in fields:
-                return self._refuse(400, "unsupported_transfer_coding",
+                return self._refuse(400, Rejected.UNSUPPORTED_TRANSFER_CODING,
                                     "only Transfer-Encoding: chunked is accepted, without Content-Length")
             self._chunked = True
         else:
@@ -92,7 +94,7 @@ class RequestFraming:
                 return self.COMPLETE  # gunicorn's parser answers 400 for a bad Content-Length
             self._length = int(next(iter(lengths))) if lengths else 0
             if self._length > self.max_body_bytes:
-                return self._refuse(413, "body_too_large", f"the body is over {self.max_body_bytes} bytes")
+                return self._refuse(413, Rejected.BODY_TOO_LARGE, f"the body is over {self.max_body_bytes} bytes")
         has_body = self._chunked or bool(self._length)
         self.expects_continue = (has_body and b"100-continue" in b",".join(fields.get(b"expect", [])).lower()
                                  and lines[0].endswith(b"HTTP/1.1"))
@@ -105,21 +107,21 @@ class RequestFraming:
             line_end = buffer.find(b"\r\n", self._cursor)
             if line_end < 0:
                 if len(buffer) - self._cursor > MAX_CHUNK_LINE:
-                    return self._refuse(400, "invalid_chunked_body", "a chunk-size line is too long")
+                    return self._refuse(400, Rejected.INVALID_CHUNKED_BODY, "a chunk-size line is too long")
                 return self.NEED_MORE
             size_text = bytes(buffer[self._cursor:line_end]).split(b";", 1)[0].strip(b" \t")
             if not _HEX.fullmatch(size_text):
-                return self._refuse(400, "invalid_chunked_body", "a chunk size is not a hexadecimal number")
+                return self._refuse(400, Rejected.INVALID_CHUNKED_BODY, "a chunk size is not a hexadecimal number")
             size = int(size_text, 16)
             if size == 0:
                 return self._scan_trailers(line_end + 2)
             if self._body_bytes + size > self.max_body_bytes:
-                return self._refuse(413, "body_too_large", f"the body is over {self.max_body_bytes} bytes")
+                return self._refuse(413, Rejected.BODY_TOO_LARGE, f"the body is over {self.max_body_bytes} bytes")
             data_end = line_end + 2 + size
             if len(buffer) < data_end + 2:
                 return self.NEED_MORE
             if buffer[data_end:data_end + 2] != b"\r\n":
-                return self._refuse(400, "invalid_chunked_body", "a chunk is longer than its declared size")
+                return self._refuse(400, Rejected.INVALID_CHUNKED_BODY, "a chunk is longer than its declared size")
             self._body_bytes += size
             self._cursor = data_end + 2
 
@@ -129,5 +131,5 @@ class RequestFraming:
         if self.buffer.find(b"\r\n\r\n", max(start, self._searched)) >= 0:
             return self.COMPLETE
         if len(self.buffer) - start > self.max_header_bytes:
-            return self._refuse(431, "headers_too_large", "chunked trailers too large")
+            return self._refuse(431, Rejected.HEADERS_TOO_LARGE, "chunked trailers too large")
         return self.NEED_MORE

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from bridge.telemetry import metrics
 from bridge.accept import Rejection
 from bridge.signatures import SignedRequest
+from bridge.reasons import Rejected
 
 blueprint = Blueprint("webhooks", __name__)
 
@@ -59,7 +60,7 @@ def prometheus_metrics():
     """
     token = _bridge().settings.metrics_token
     if token and not bearer_matches(request.headers.get("Authorization", ""), token):
-        response = jsonify({"status": "rejected", "reason": "unauthorized",
+        response = jsonify({"status": "rejected", "reason": Rejected.UNAUTHORIZED,
                             "detail": "send Authorization: Bearer <BRIDGE_METRICS_TOKEN>"})
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
@@ -107,14 +108,14 @@ def _delivery_check(worker) -> str:
     return "ok"
 
 
-_REASONS = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
-            415: "unsupported_media_type"}
+_REASONS = {400: Rejected.BAD_REQUEST, 404: Rejected.NOT_FOUND, 405: Rejected.METHOD_NOT_ALLOWED,
+            413: Rejected.BODY_TOO_LARGE, 415: Rejected.UNSUPPORTED_MEDIA_TYPE}
 
 
 def http_error(exc: HTTPException):
     """Every error answer is JSON with a stable status and a short reason."""
     code = exc.code or 500
-    reason = _REASONS.get(code, "http_error")
+    reason = _REASONS.get(code, Rejected.HTTP_ERROR)
     if request.endpoint == "webhooks.receive_webhook" or request.path.startswith("/webhooks/"):
         _count_rejection(reason)
     response = jsonify({"status": "rejected", "reason": reason, "detail": exc.description})

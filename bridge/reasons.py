@@ -1,0 +1,55 @@
+"""The reason slugs the bridge answers, logs and counts with: one enum per kind of answer.
+
+They are part of the HTTP contract (senders and dashboards match on them), so they are
+named once here; the README's answer table and docs/security.md list the same values
+(tests/project/test_reasons_documented.py). Signature refusals have their own enum,
+`bridge.signatures.SignatureReason`, beside the verifiers that raise them.
+"""
+from enum import StrEnum
+
+
+class Rejected(StrEnum):
+    """Why a webhook was refused (`status: rejected`): nothing was stored."""
+
+    # the accept pipeline
+    UNKNOWN_SOURCE = "unknown_source"                  # 404: no mapping file for that <source>
+    SOURCE_NOT_CONFIGURED = "source_not_configured"    # 503: the source's secret is not set
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # 415
+    MALFORMED_BODY = "malformed_body"                  # 400: not JSON
+    BODY_TOO_DEEP = "body_too_deep"                    # 400: JSON nested too deep
+    NUMBER_OUT_OF_RANGE = "number_out_of_range"        # 400: a number no double holds
+    STORE_UNAVAILABLE = "store_unavailable"            # 503: retry later
+    # the HTTP edge (before the app) and Flask's own errors
+    BODY_TOO_LARGE = "body_too_large"                  # 413
+    HEADERS_TOO_LARGE = "headers_too_large"            # 431
+    INVALID_CHUNKED_BODY = "invalid_chunked_body"      # 400
+    UNSUPPORTED_TRANSFER_CODING = "unsupported_transfer_coding"  # 400
+    REQUEST_TIMEOUT = "request_timeout"                # 408
+    EDGE_BUSY = "edge_busy"                            # 503
+    BAD_REQUEST = "bad_request"                        # 400, any other
+    NOT_FOUND = "not_found"                            # 404: not a route at all
+    METHOD_NOT_ALLOWED = "method_not_allowed"          # 405
+    HTTP_ERROR = "http_error"                          # any other HTTP error
+    UNAUTHORIZED = "unauthorized"                      # 401 on /metrics without its token
+
+
+class Ignored(StrEnum):
+    """Why a verified webhook was recorded but produced no delivery (`status: ignored`)."""
+
+    NO_ROUTE_MATCHED = "no_route_matched"          # no route wanted its event(s)
+    NO_EVENTS = "no_events"                        # `events:` found none in the body
+    NO_NEW_EVENT_MATCHED = "no_new_event_matched"  # the rest were duplicates
+
+
+class MappingFailure(StrEnum):
+    """Why a route could not build its PATCH: the delivery is stored `dead` with this reason."""
+
+    MISSING_TARGET = "missing_target"
+    INVALID_TARGET = "invalid_target"
+    INVALID_VALUE = "invalid_value"
+    EMPTY_PATCH = "empty_patch"
+    TRANSFORM_FAILED = "transform_failed"
+    NO_LOOKUP_MATCH = "no_lookup_match"
+    REQUIRED_FIELD_MISSING = "required_field_missing"
+    EXPRESSION_FAILED = "expression_failed"
+    EXPRESSION_TOO_COSTLY = "expression_too_costly"

@@ -53,3 +53,23 @@ class MappingFailure(StrEnum):
     REQUIRED_FIELD_MISSING = "required_field_missing"
     EXPRESSION_FAILED = "expression_failed"
     EXPRESSION_TOO_COSTLY = "expression_too_costly"
+
+
+class Refused(StrEnum):
+    """Why the admin API or the console refused an operator's request (nothing changed)."""
+
+    NOT_FOUND = "not_found"                  # 404: no such delivery or event (or the API is off)
+    UNAUTHORIZED = "unauthorized"            # 401: no or a wrong token
+    BAD_REQUEST = "bad_request"              # 400: a body that is not what the endpoint takes
+    BAD_QUERY = "bad_query"                  # 400: a filter, cursor or limit out of bounds
+    STORE_UNAVAILABLE = "store_unavailable"  # 503
+    CSRF_FAILED = "csrf_failed"              # 403: a console form without its token
+    READ_ONLY = "read_only"                  # 403: the viewer token changes nothing
+    LOCKED_OUT = "locked_out"                # console sign-in: too many wrong tokens (logged)
+    WRONG_TOKEN = "wrong_token"              # console sign-in: a wrong token (logged)
+    # what replay, rebuild and retarget refuse (409 unless said otherwise)
+    UNKNOWN_SOURCE = "unknown_source"        # no mapping file is loaded for the event's source
+    NO_DATA = "no_data"                      # the event was stored without its data
+    INVALID_TARGET = "invalid_target"        # 400: not an opportunity id (a UUID)
+    UNRESOLVED = "unresolved"                # the delivery has no PATCH to send elsewhere
+    NOT_DEAD = "not_dead"                    # only a dead delivery is retargeted

@@ -22,6 +22,7 @@ from bridge.mapping.expressions import expression_budget
 from bridge.mapping.model import Event, Mapping
 from bridge.telemetry.logs import log_state
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, NewDelivery, target_key
+from bridge.reasons import Refused
 
 log = logging.getLogger("bridge.ops.rebuild")
 INSERT, REPLACE, KEEP = "insert", "replace", "keep"
@@ -30,7 +31,7 @@ INSERT, REPLACE, KEEP = "insert", "replace", "keep"
 class RebuildError(Exception):
     """The event cannot be rebuilt. `reason`: unknown_source, not_found or no_data."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: Refused, detail: str):
         super().__init__(detail)
         self.reason, self.detail = reason, detail
 
@@ -95,13 +96,14 @@ def prepare(sources: dict, store: Store, source: str, event_id: str, routes: lis
     With `routes`, only those routes' deliveries are kept. Raises RebuildError.
     """
     if source not in sources:
-        raise RebuildError("unknown_source", f"no mapping file {source}.yaml is loaded, so events from {source!r} "
-                                             "cannot be rendered; restore the mapping (and reload) first")
+        raise RebuildError(Refused.UNKNOWN_SOURCE,
+                           f"no mapping file {source}.yaml is loaded, so events from {source!r} "
+                           "cannot be rendered; restore the mapping (and reload) first")
     stored = store.get_event(source, event_id)
     if stored is None:
-        raise RebuildError("not_found", f"no event {event_id} from {source} is stored")
+        raise RebuildError(Refused.NOT_FOUND, f"no event {event_id} from {source} is stored")
     if stored.get("data") is None:
-        raise RebuildError("no_data", f"event {event_id} from {source} was stored without its data")
+        raise RebuildError(Refused.NO_DATA, f"event {event_id} from {source} was stored without its data")
     mapping = sources[source].mapping
     with expression_budget():
         rendered = [new_delivery(r) for r in mapping.render(stored_event(mapping, stored))]

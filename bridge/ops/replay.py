@@ -14,6 +14,7 @@ from bridge.store.interface import Store
 from bridge.ops.rebuild import Rebuild, RebuildError, is_unresolved, prepare, rebuild_event
 from bridge.store import REPLAYABLE, DeliveryRecord, target_key
 from bridge.store.query import check_filter, matches
+from bridge.reasons import Refused
 
 
 @dataclass
@@ -56,7 +57,7 @@ def check_sources(replay_plan: ReplayPlan, sources: dict) -> None:
     if unknown:
         count = sum(1 for r in replay_plan.rebuild if r.source in unknown)
         names = ", ".join(f"{s}.yaml" for s in unknown)
-        raise RebuildError("unknown_source",
+        raise RebuildError(Refused.UNKNOWN_SOURCE,
                            f"{count} dead delivery(ies) must be rebuilt from their event with the current mapping, "
                            f"but no mapping file {names} is loaded; restore it (and reload), or leave those "
                            "deliveries out of the replay (e.g. filter by another source)")

@@ -10,12 +10,13 @@ import uuid
 
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, target_key
 from bridge.store.interface import Store
+from bridge.reasons import Refused
 
 
 class RetargetError(Exception):
     """The delivery cannot be retargeted. `reason`: not_found, invalid_target, not_dead or unresolved."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: Refused, detail: str):
         super().__init__(detail)
         self.reason, self.detail = reason, detail
 
@@ -27,22 +28,23 @@ def retarget(store: Store, delivery_id: int, opportunity_id: str, now: float, dr
     """
     record = store.get_delivery(delivery_id)
     if record is None:
-        raise RetargetError("not_found", f"no delivery {delivery_id}")
+        raise RetargetError(Refused.NOT_FOUND, f"no delivery {delivery_id}")
     if not _is_uuid(opportunity_id):
-        raise RetargetError("invalid_target", f"opportunity id {opportunity_id[:60]!r} is not a UUID")
+        raise RetargetError(Refused.INVALID_TARGET, f"opportunity id {opportunity_id[:60]!r} is not a UUID")
     if target_key(record.target) == UNRESOLVED:
-        raise RetargetError("unresolved", f"delivery {delivery_id} has no PATCH (its mapping could not build one): "
-                                          "fix the mapping and replay it, which rebuilds it")
+        raise RetargetError(Refused.UNRESOLVED,
+                            f"delivery {delivery_id} has no PATCH (its mapping could not build one): "
+                            "fix the mapping and replay it, which rebuilds it")
     if record.status != DEAD:
-        raise RetargetError("not_dead",
+        raise RetargetError(Refused.NOT_DEAD,
                             f"delivery {delivery_id} is {record.status}; only a dead delivery is retargeted")
     if dry_run:
         return record
     if not store.retarget(delivery_id, {"id": opportunity_id}, now):
-        raise RetargetError("not_dead", f"delivery {delivery_id} changed meanwhile; look at it again")
+        raise RetargetError(Refused.NOT_DEAD, f"delivery {delivery_id} changed meanwhile; look at it again")
     updated = store.get_delivery(delivery_id)
     if updated is None:  # purged by retention in between
-        raise RetargetError("not_found", f"no delivery {delivery_id}")
+        raise RetargetError(Refused.NOT_FOUND, f"no delivery {delivery_id}")
     return updated
 
 

@@ -16,6 +16,7 @@ from bridge.web.openapi import MAX_IDS, OPENAPI
 from bridge.ops.retarget import RetargetError, retarget
 from bridge.store import InvalidQuery
 from bridge.store.query import MAX_ID, check_filter, is_delivery_id
+from bridge.reasons import Refused
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 _FILTERS = ("status", "source", "route", "opportunity", "event_id", "received_from", "received_to")
@@ -26,7 +27,7 @@ def _runtime():
     return current_app.extensions["bridge"]
 
 
-def _error(status: int, reason: str, detail: str):
+def _error(status: int, reason: Refused, detail: str):
     return jsonify({"status": "rejected", "reason": reason, "detail": detail}), status
 
 
@@ -35,10 +36,10 @@ def require_token():
     """404 when the admin API is off; 401 without the right Bearer token."""
     token = _runtime().settings.admin_token
     if not token:
-        return _error(404, "not_found", "the admin API is off; set BRIDGE_ADMIN_TOKEN to enable it")
+        return _error(404, Refused.NOT_FOUND, "the admin API is off; set BRIDGE_ADMIN_TOKEN to enable it")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-        return _error(401, "unauthorized", "send Authorization: Bearer <BRIDGE_ADMIN_TOKEN>")
+        return _error(401, Refused.UNAUTHORIZED, "send Authorization: Bearer <BRIDGE_ADMIN_TOKEN>")
     return None
 
 
@@ -83,7 +84,7 @@ def list_deliveries():
         records, cursor = _runtime().store.list_deliveries(_filter_from(request.args), limit,
                                                            request.args.get("cursor"))
     except (ValueError, InvalidQuery) as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     return jsonify({"data": [delivery_json(r) for r in records], "next_cursor": cursor})
 
 
@@ -93,7 +94,7 @@ def get_delivery(delivery_id: int):
     store = _runtime().store
     record = store.get_delivery(delivery_id)
     if record is None:
-        return _error(404, "not_found", f"no delivery {delivery_id}")
+        return _error(404, Refused.NOT_FOUND, f"no delivery {delivery_id}")
     return jsonify({"data": delivery_view(record, store.attempt_log(delivery_id))})
 
 
@@ -103,7 +104,7 @@ def get_event(source: str, event_id: str):
     runtime = _runtime()
     event = event_detail(runtime.store, runtime.pipeline.sources, source, event_id)
     if event is None:
-        return _error(404, "not_found", f"no event {event_id} from {source}")
+        return _error(404, Refused.NOT_FOUND, f"no event {event_id} from {source}")
     return jsonify({"data": event})
 
 
@@ -115,7 +116,7 @@ def rebuild_one_event(source: str, event_id: str):
     try:
         item = rebuild.prepare(runtime.pipeline.sources, runtime.store, source, event_id)
     except rebuild.RebuildError as exc:
-        return _error(404 if exc.reason == "not_found" else 409, exc.reason, exc.detail)
+        return _error(404 if exc.reason == Refused.NOT_FOUND else 409, exc.reason, exc.detail)
     if not dry_run:
         rebuild.apply(runtime.store, item, runtime.clock())
     return jsonify(_rebuild_json(item, dry_run))
@@ -140,7 +141,7 @@ def replay_one(delivery_id: int):
     """
     runtime = _runtime()
     if runtime.store.get_delivery(delivery_id) is None:
-        return _error(404, "not_found", f"no delivery {delivery_id}")
+        return _error(404, Refused.NOT_FOUND, f"no delivery {delivery_id}")
     body = request.get_json(silent=True)
     if isinstance(body, dict) and "to_opportunity" in body:
         return _retarget(runtime, delivery_id, body["to_opportunity"], bool(body.get("dry_run")))
@@ -149,11 +150,11 @@ def replay_one(delivery_id: int):
 
 def _retarget(runtime, delivery_id: int, opportunity_id, dry_run: bool):
     if not isinstance(opportunity_id, str):
-        return _error(400, "bad_request", "to_opportunity must be an opportunity id (a UUID)")
+        return _error(400, Refused.BAD_REQUEST, "to_opportunity must be an opportunity id (a UUID)")
     try:
         record = retarget(runtime.store, delivery_id, opportunity_id.strip(), runtime.clock(), dry_run=dry_run)
     except RetargetError as exc:
-        status = {"not_found": 404, "invalid_target": 400}.get(exc.reason, 409)
+        status = {Refused.NOT_FOUND: 404, Refused.INVALID_TARGET: 400}.get(exc.reason, 409)
         return _error(status, exc.reason, exc.detail)
     return jsonify({"status": "dry_run" if dry_run else "retargeted", "data": delivery_json(record)})
 
@@ -163,18 +164,18 @@ def replay_many():
     """Replay `{"ids": [...]}` or `{"filter": {...}}`; `"dry_run": true` only counts."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or ("ids" in body) == ("filter" in body):
-        return _error(400, "bad_request", 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
+        return _error(400, Refused.BAD_REQUEST, 'send {"ids": [1, 2]} or {"filter": {"status": "dead", …}}')
     ids, filter_ = body.get("ids"), body.get("filter")
     if set(body) - {"ids", "filter", "dry_run"} or not isinstance(body.get("dry_run", False), bool):
-        return _error(400, "bad_request", "keys are ids or filter, and dry_run (true or false)")
+        return _error(400, Refused.BAD_REQUEST, "keys are ids or filter, and dry_run (true or false)")
     if ids is not None and not (isinstance(ids, list) and len(ids) <= MAX_IDS and all(map(is_delivery_id, ids))):
-        return _error(400, "bad_request", f"ids must be a list of at most {MAX_IDS} delivery ids (1 to {MAX_ID})")
+        return _error(400, Refused.BAD_REQUEST, f"ids must be a list of at most {MAX_IDS} delivery ids (1 to {MAX_ID})")
     if filter_ is not None and (not isinstance(filter_, dict) or set(filter_) - set(_FILTERS)):
-        return _error(400, "bad_request", f"filter keys are {', '.join(_FILTERS)}")
+        return _error(400, Refused.BAD_REQUEST, f"filter keys are {', '.join(_FILTERS)}")
     try:
         check_filter(filter_)
     except InvalidQuery as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     return replay_response(_runtime(), ids, filter_, dry_run=body.get("dry_run", False))
 
 
@@ -183,7 +184,7 @@ def replay_response(runtime, ids, filter_, dry_run: bool, extra: dict | None = N
     try:
         result = replay_ids(runtime.store, runtime.pipeline.sources, ids, filter_, runtime.clock(), dry_run)
     except InvalidQuery as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     except rebuild.RebuildError as exc:
         return _error(409, exc.reason, exc.detail)
     return jsonify({**result, **(extra or {})})

@@ -17,6 +17,7 @@ from bridge.ops.rebuild import RebuildError
 from bridge.store import InvalidQuery
 from bridge.store.events_query import MAX_EVENT_LIMIT
 from bridge.web.admin import _error, _runtime, dry_run_asked, replay_response, require_token
+from bridge.reasons import Refused
 
 blueprint = Blueprint("admin_events", __name__, url_prefix="/admin")
 blueprint.before_request(require_token)
@@ -75,7 +76,7 @@ def list_events():
         rows, cursor = _runtime().store.list_events(event_filter(request.args), _limit(request.args),
                                                     request.args.get("cursor"))
     except InvalidQuery as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     return jsonify({"data": rows, "next_cursor": cursor})
 
 
@@ -84,7 +85,7 @@ def replay_event(source: str, event_id: str):
     """Replay every replayable delivery of one event (rebuilding mapping failures); `dry_run` only counts."""
     store = _runtime().store
     if store.get_event(source, event_id) is None:
-        return _error(404, "not_found", f"no event {event_id} from {source}")
+        return _error(404, Refused.NOT_FOUND, f"no event {event_id} from {source}")
     ids = [r.id for r in store.deliveries_for_event(source, event_id)]
     return replay_response(_runtime(), ids, None, dry_run=dry_run_asked())
 
@@ -106,7 +107,7 @@ def list_issues():
     try:
         retrying_for = _retrying_for(request.args)
     except InvalidQuery as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     return jsonify({"data": issues(runtime.store, runtime.clock(), retrying_for), "retrying_for": retrying_for})
 
 
@@ -116,14 +117,14 @@ def replay_issue_group():
     runtime = _runtime()
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("source", "route", "reason")):
-        return _error(400, "bad_request",
+        return _error(400, Refused.BAD_REQUEST,
                       'send {"source": …, "route": …, "reason": …} (one group of GET /admin/issues)')
     try:
         retrying_for = _retrying_for(body)
         result = replay_group(runtime.store, runtime.pipeline.sources, runtime.clock(), body, bool(body.get("dry_run")),
                               retrying_for)
     except InvalidQuery as exc:
-        return _error(400, "bad_query", str(exc))
+        return _error(400, Refused.BAD_QUERY, str(exc))
     except RebuildError as exc:  # a source without a mapping: nothing changed
         return _error(409, exc.reason, exc.detail)
     return jsonify(result)

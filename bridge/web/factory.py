@@ -30,6 +30,7 @@ from bridge.ops.retention import RetentionThread, start_retention
 from bridge.store import StoreUnavailable
 from bridge.store.deferred import DeferredStore, open_store_later
 from bridge.delivery.targets import TargetResolver
+from bridge.reasons import Rejected
 
 log = logging.getLogger("bridge.web")
 STORE_RETRY_AFTER = 5  # seconds a client is asked to wait while the store is unavailable
@@ -174,8 +175,8 @@ def startup_sources(settings: Settings, fallback: str | None = None) -> tuple[di
 
 def store_unavailable(exc: StoreUnavailable):
     """Any route whose store call fails answers 503 with Retry-After, never a 500."""
-    log_state(log, "store unavailable", logging.ERROR, reason="store_unavailable", detail=str(exc))
-    response = jsonify({"status": "rejected", "reason": "store_unavailable",
+    log_state(log, "store unavailable", logging.ERROR, reason=Rejected.STORE_UNAVAILABLE, detail=str(exc))
+    response = jsonify({"status": "rejected", "reason": Rejected.STORE_UNAVAILABLE,
                         "detail": "the event store is unavailable; retry later"})
     response.status_code = 503
     response.headers["Retry-After"] = str(STORE_RETRY_AFTER)

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from console_seed import ADMIN_TOKEN, VIEWER_TOKEN
 from helpers import ROOT
 
-ADMIN_TOKEN = "console-admin-token-for-tests"
-VIEWER_TOKEN = "console-viewer-token-for-tests"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 

@@ -5,6 +5,8 @@ import re
 from helpers import FIXTURES, INITECH_OPP, OPP
 from signing import signed_headers
 
+ADMIN_TOKEN = "console-admin-token-for-tests"
+VIEWER_TOKEN = "console-viewer-token-for-tests"
 SUBSCRIPTION_ID = "evt_1MqqbKLt4dXK03v5qaIbiNCC"
 INVOICE_ID = "evt_1SVC8JHOQNg4XnOM2WgGoBj8"
 IGNORED_ID = "evt_1NCustomerCreated000001"

@@ -3,8 +3,7 @@ import logging
 import re
 from html.parser import HTMLParser
 
-from conftest import ADMIN_TOKEN, VIEWER_TOKEN
-from console_seed import DEAD_ID, MARKUP_ID, csrf_of, seed
+from console_seed import ADMIN_TOKEN, VIEWER_TOKEN, DEAD_ID, MARKUP_ID, csrf_of, seed
 
 PAGES = ("/console/events", "/console/issues", "/console/mappings", "/console/opportunities",
          "/console/mappings/playground", "/console/mappings/backtest")

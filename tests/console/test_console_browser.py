@@ -11,11 +11,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ADMIN_TOKEN, VIEWER_TOKEN
-from console_seed import (DEAD_ID, GITHUB_ID, IGNORED_ID, MARKUP, MARKUP_ID, OPP, SUBSCRIPTION_ID, post, seed,
-                          subscription)
-from helpers import FIXTURES
-from helpers import bridge_cli
+from console_seed import (ADMIN_TOKEN, DEAD_ID, GITHUB_ID, IGNORED_ID, MARKUP, MARKUP_ID, OPP, SUBSCRIPTION_ID,
+                          VIEWER_TOKEN, post, seed, subscription)
+from helpers import FIXTURES, bridge_cli
 
 WAIT = 30  # seconds: a generous deadline on a loaded machine; each wait returns as soon as the page is there
 

@@ -3,8 +3,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN_TOKEN
-from console_seed import DEAD_ID, OPP, SUBSCRIPTION_ID, csrf_of, seed
+from console_seed import ADMIN_TOKEN, DEAD_ID, OPP, SUBSCRIPTION_ID, csrf_of, seed
 from helpers import SOURCE_SECRETS, STRIPE_SECRET
 from redis_server import RedisServer
 

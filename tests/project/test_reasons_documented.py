@@ -2,7 +2,7 @@
 only real ones: the enums in bridge/reasons.py and bridge.signatures are the one list."""
 import re
 
-from bridge.reasons import Ignored, MappingFailure, Rejected
+from bridge.reasons import Ignored, MappingFailure, Refused, Rejected
 from bridge.signatures import SignatureReason
 from helpers import ROOT
 
@@ -43,3 +43,8 @@ def test_the_answer_table_names_only_reasons_the_bridge_has():
     assert len(rows) >= 10
     named = {slug for row in rows for slug in slugs_in(row.split("|")[2])}
     assert named - statuses <= known, f"not a reason the bridge answers with: {sorted(named - statuses - known)}"
+
+
+def test_every_refusal_of_the_admin_api_and_console_is_documented_for_operators():
+    missing = {str(r) for r in Refused} - documented("docs/operating.md", "docs/console.md", "docs/first-week.md")
+    assert not missing, f"document these admin API / console answers in docs/operating.md: {sorted(missing)}"

@@ -12,6 +12,7 @@ from bridge.ops import rebuild
 from bridge.ops.issues import replay_group, replay_ids
 from bridge.store import REPLAYABLE, InvalidQuery, StoreUnavailable
 from bridge.web.console.blueprint import admin_only, blueprint, page, refuse, runtime
+from bridge.reasons import Refused
 
 
 def _event_ids(source: str, event_id: str) -> list[int] | None:
@@ -35,7 +36,7 @@ def replay_event(source: str, event_id: str):
     try:
         ids = _event_ids(source, event_id)
         if ids is None:
-            return refuse(404, "not_found", f"no event {event_id!r} from {source!r} is stored")
+            return refuse(404, Refused.NOT_FOUND, f"no event {event_id!r} from {source!r} is stored")
         if request.method == "POST":
             return _replay_applied(source, event_id, ids)
         counts = _replay(ids, dry_run=True)
@@ -61,7 +62,7 @@ def rebuild_event(source: str, event_id: str):
         if request.method == "POST":
             return _rebuild_applied(item)
     except rebuild.RebuildError as exc:
-        return refuse(404 if exc.reason == "not_found" else 409, exc.reason, exc.detail)
+        return refuse(404 if exc.reason == Refused.NOT_FOUND else 409, exc.reason, exc.detail)
     except StoreUnavailable as exc:
         return _failed(exc)
     return page("confirm_rebuild.html", item=item, source=source, event_id=event_id)
@@ -83,7 +84,7 @@ def replay_issue_group():
     """GET: how many deliveries of one issue group a replay would take, and how. POST: replay them all."""
     group = _group()
     if not all(group.values()):
-        return refuse(400, "bad_request", "name the group: source, route and reason")
+        return refuse(400, Refused.BAD_REQUEST, "name the group: source, route and reason")
     try:
         if request.method == "POST":
             return _group_applied(group)
@@ -110,5 +111,5 @@ def _failed(exc: Exception):
     if isinstance(exc, rebuild.RebuildError):
         return refuse(409, exc.reason, exc.detail)
     if isinstance(exc, StoreUnavailable):
-        return refuse(503, "store_unavailable", f"the store did not answer: {exc}")
-    return refuse(400, "bad_query", str(exc))
+        return refuse(503, Refused.STORE_UNAVAILABLE, f"the store did not answer: {exc}")
+    return refuse(400, Refused.BAD_QUERY, str(exc))

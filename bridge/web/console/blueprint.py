@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, g, make_response, redirect, ren
 from bridge.telemetry.logs import log_state
 from bridge.web.console import status
 from bridge.web.console.access import COOKIE, csrf_ok
+from bridge.reasons import Refused
 
 log = logging.getLogger("bridge.console")
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -58,11 +59,11 @@ def guard():
     if found is None:
         if request.method == "GET" and not request.args.get("fragment"):
             return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
-        return refuse(401, "unauthorized", "sign in, or send Authorization: Bearer <token>")
+        return refuse(401, Refused.UNAUTHORIZED, "sign in, or send Authorization: Bearer <token>")
     if request.method not in ("GET", "HEAD") and not csrf_ok(found, request.form.get("csrf_token")):
         log_state(log, "console request refused: no valid CSRF token", logging.WARNING,
-                  path=request.path, reason="csrf_failed")
-        return refuse(403, "csrf_failed", "this form is missing its CSRF token or it is stale; "
+                  path=request.path, reason=Refused.CSRF_FAILED)
+        return refuse(403, Refused.CSRF_FAILED, "this form is missing its CSRF token or it is stale; "
                                           "reload the page and try again")
     return None
 
@@ -73,8 +74,8 @@ def admin_only(view):
     def wrapped(*args, **kwargs):
         if not identity().can_act:
             log_state(log, "console action refused: viewer token is read-only", logging.WARNING,
-                      path=request.path, reason="read_only")
-            return refuse(403, "read_only", "the viewer token can look but not change anything")
+                      path=request.path, reason=Refused.READ_ONLY)
+            return refuse(403, Refused.READ_ONLY, "the viewer token can look but not change anything")
         return view(*args, **kwargs)
     return wrapped
 
@@ -100,7 +101,7 @@ def page(template: str, status_code: int = 200, **context):
     return make_response(html, status_code)
 
 
-def refuse(status_code: int, reason: str, detail: str):
+def refuse(status_code: int, reason: Refused, detail: str):
     """An error page (HTML, with the reason code as text and in a header for scripts)."""
     html = render_template("console/refused.html", me=getattr(g, "console_identity", None), reason=reason,
                            detail=detail, status_code=status_code)

@@ -9,6 +9,7 @@ from bridge.ops.event_detail import event_detail
 from bridge.store import REPLAYABLE, STATUSES, InvalidQuery, StoreUnavailable
 from bridge.store.events_query import EVENT_STATUSES
 from bridge.web.console.blueprint import blueprint, identity, page, refuse, runtime
+from bridge.reasons import Refused
 
 PAGE_SIZE = 50
 _TEXT_FILTERS = ("source", "type", "status", "delivery_status", "opportunity", "q")
@@ -54,7 +55,7 @@ def events():
     try:
         found = _page_of_events(request.args)
     except StoreUnavailable as exc:
-        return refuse(503, "store_unavailable", f"the store did not answer: {exc}")
+        return refuse(503, Refused.STORE_UNAVAILABLE, f"the store did not answer: {exc}")
     if request.args.get("fragment") == "rows":
         # The live mode's poll: the newest rows only, rendered by the same template as the table.
         return render_template("console/event_rows.html", rows=found["rows"])
@@ -71,9 +72,9 @@ def event_detail_page(source: str, event_id: str):
     try:
         event = event_detail(bridge.store, bridge.pipeline.sources, source, event_id)
     except StoreUnavailable as exc:
-        return refuse(503, "store_unavailable", f"the store did not answer: {exc}")
+        return refuse(503, Refused.STORE_UNAVAILABLE, f"the store did not answer: {exc}")
     if event is None:
-        return refuse(404, "not_found", f"no event {event_id!r} from {source!r} is stored")
+        return refuse(404, Refused.NOT_FOUND, f"no event {event_id!r} from {source!r} is stored")
     replayable = [d["id"] for d in event["deliveries"] if d["status"] in REPLAYABLE]
     return page("event.html", event=event, replayable=replayable, now=bridge.clock(),
                 can_act=identity().can_act)

@@ -7,6 +7,7 @@ from bridge.ops.issues import DEFAULT_RETRYING_FOR, issues
 from bridge.ops.opportunity_history import opportunity_history
 from bridge.store import StoreUnavailable
 from bridge.web.console.blueprint import blueprint, identity, page, refuse, runtime
+from bridge.reasons import Refused
 
 MAX_OPPORTUNITY_TEXT = 200
 
@@ -18,7 +19,7 @@ def issues_page():
     try:
         groups = issues(bridge.store, bridge.clock())
     except StoreUnavailable as exc:
-        return refuse(503, "store_unavailable", f"the store did not answer: {exc}")
+        return refuse(503, Refused.STORE_UNAVAILABLE, f"the store did not answer: {exc}")
     return page("issues.html", groups=groups, retrying_for=DEFAULT_RETRYING_FOR, can_act=identity().can_act)
 
 
@@ -37,5 +38,5 @@ def opportunity(opportunity: str):
     try:
         history = opportunity_history(runtime().store, opportunity[:MAX_OPPORTUNITY_TEXT])
     except StoreUnavailable as exc:
-        return refuse(503, "store_unavailable", f"the store did not answer: {exc}")
+        return refuse(503, Refused.STORE_UNAVAILABLE, f"the store did not answer: {exc}")
     return page("opportunity.html", history=history)

@@ -9,6 +9,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from bridge.telemetry.logs import log_state
 from bridge.web.console.access import COOKIE, SIGNIN_COOKIE, SIGNIN_FORM_SECONDS
 from bridge.web.console.blueprint import blueprint, client_address, console_state, log
+from bridge.reasons import Refused
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,13 +48,13 @@ def sign_in():
     wait = state.throttle.wait_for(client)
     if wait:
         log_state(log, "console sign-in refused: too many wrong tokens", logging.WARNING, client=client,
-                  reason="locked_out", wait=round(wait))
+                  reason=Refused.LOCKED_OUT, wait=round(wait))
         return _form(429, f"Too many wrong tokens from this address; try again in {int(wait + 0.999)} s.", wait)
     role = state.access.role_for(request.form.get("token", ""))
     if role is None:
         earned = state.throttle.failed(client)
         log_state(log, "console sign-in failed: wrong token", logging.WARNING, client=client,
-                  reason="wrong_token", wait=round(earned) or None)
+                  reason=Refused.WRONG_TOKEN, wait=round(earned) or None)
         return _form(401, "That token is not right.", earned)
     state.throttle.succeeded(client)
     log_state(log, "console sign-in", client=client, role=role)

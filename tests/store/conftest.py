@@ -5,6 +5,7 @@ import pytest
 
 from bridge.store import open_store
 from redis_server import RedisServer
+from store_samples import store_for_a_process
 
 BACKENDS = ["memory", "sqlite", "redis"]
 
@@ -70,11 +71,6 @@ def store(backend):
 @pytest.fixture(params=["sqlite", "redis"])
 def shared(request, tmp_path):
     """A store this test fills and the CLI process opens through BRIDGE_STORE_URL (no Reevo key set)."""
-    if request.param == "sqlite":
-        env = {"BRIDGE_STORE_URL": f"sqlite:///{tmp_path}/cli.db"}
-    else:
-        server = request.getfixturevalue("redis_server")
-        env = {"BRIDGE_STORE_URL": server.url, "BRIDGE_REDIS_PREFIX": f"cli-{tmp_path.name}:"}
-    store = open_store(env["BRIDGE_STORE_URL"], redis_prefix=env.get("BRIDGE_REDIS_PREFIX", "bridge:"))
+    store, env = store_for_a_process(request.param, request, tmp_path)
     yield store, env
     store.close()

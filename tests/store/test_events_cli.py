@@ -13,7 +13,7 @@ from bridge.cli.event_commands import events_command, show_command
 from bridge.cli.main import build_parser
 from bridge.store import DEAD, EventRecord, NewDelivery, open_store
 from helpers import ROOT
-from store_samples import OPP_A, OPP_B
+from store_samples import OPP_A, OPP_B, store_for_a_process
 
 HASH_ID = "sha256:" + "cd" * 32
 
@@ -60,12 +60,7 @@ def cli(request, tmp_path):
         store = open_store("memory://")
         yield store, lambda *argv: in_process(store, *argv)
     else:
-        if request.param == "sqlite":
-            env = {"BRIDGE_STORE_URL": f"sqlite:///{tmp_path}/cli.db"}
-        else:
-            server = request.getfixturevalue("redis_server")
-            env = {"BRIDGE_STORE_URL": server.url, "BRIDGE_REDIS_PREFIX": f"cli-events-{tmp_path.name}:"}
-        store = open_store(env["BRIDGE_STORE_URL"], redis_prefix=env.get("BRIDGE_REDIS_PREFIX", "bridge:"))
+        store, env = store_for_a_process(request.param, request, tmp_path, prefix="cli-events")
         yield store, lambda *argv: as_process(env, *argv)
     store.close()
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def compose() -> dict:
@@ -12,28 +12,50 @@ def compose() -> dict:
 
 
 def default(text: str) -> str:
-    """`${NAME:-8080-8082}` → `8080-8082` (compose interpolation with a default); other text as is."""
+    """`${NAME:-8080}` → `8080` (compose interpolation with a default); other text as is."""
     return text[text.index(":-") + 2:-1] if text.startswith("${") else text
+
+
+def bridges(services: dict) -> dict:
+    return {name: service for name, service in services.items() if name.startswith("bridge-")}
 
 
 def test_compose_runs_several_replicas_on_one_durable_redis():
     services = compose()["services"]
-    assert set(services) == {"redis", "sandbox", "bridge"}
+    replicas = bridges(services)
+    assert set(services) == {"redis", "sandbox", *replicas} and len(replicas) >= 2
     command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command
-    bridge = services["bridge"]
-    assert bridge["deploy"]["replicas"] >= 2
-    assert bridge["environment"]["BRIDGE_STORE_URL"] == "redis://redis:6379/0"
-    assert bridge["depends_on"]["redis"] == {"condition": "service_healthy"}
-    host, published, inside = re.fullmatch(r"([\d.]+):(\$\{\w+:-[\d-]+\}|[\d-]+):(\d+)", bridge["ports"][0]).groups()
-    first, last = map(int, default(published).split("-"))
-    assert host == "127.0.0.1" and inside == "8080"
-    assert last - first + 1 == bridge["deploy"]["replicas"], "one host port per replica"
+    for bridge in replicas.values():
+        assert bridge["environment"]["BRIDGE_STORE_URL"] == "redis://redis:6379/0"
+        assert bridge["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert "deploy" not in bridge, "a replica count with a port range runs differently in podman-compose"
+        assert bridge["restart"] == "unless-stopped", "a replica that started before Redis comes back"
+    assert len({str(b["environment"]) for b in replicas.values()}) == 1, "every replica is configured alike"
+
+
+def test_each_replica_has_its_own_host_port_on_loopback():
+    published = []
+    for bridge in bridges(compose()["services"]).values():
+        (port,) = bridge["ports"]
+        host, outside, inside = re.fullmatch(r"([\d.]+):(\$\{\w+:-\d+\}|\d+):(\d+)", port).groups()
+        assert host == "127.0.0.1" and inside == "8080"
+        published.append(int(default(outside)))
+    assert sorted(published) == list(range(8080, 8080 + len(published))), published
+
+
+def test_no_secret_or_token_has_a_value_in_the_file():
+    """A token with a default in compose.yaml would be the same known token on every install."""
+    for bridge in bridges(compose()["services"]).values():
+        assert bridge["environment"]["BRIDGE_ADMIN_TOKEN"] is None  # passed through from the caller, or unset
+    lines = [line.split("#", 1)[0] for line in (ROOT / "compose.yaml").read_text().splitlines()]
+    valued = [line.strip() for line in lines if re.search(r"(TOKEN|SECRET|API_KEY)\w*:\s*\S", line)]
+    assert not valued, f"give secrets as NAME_FILE or from the environment, never in the file: {valued}"
 
 
 def test_compose_shares_one_sandbox_reachable_from_the_host():
     services = compose()["services"]
-    bridge, sandbox = services["bridge"], services["sandbox"]
+    bridge, sandbox = services["bridge-1"], services["sandbox"]
     assert bridge["environment"]["BRIDGE_SANDBOX"] == "1"
     assert bridge["environment"]["REEVO_API_URL"] == "http://sandbox:8090", "no replica starts its own stand-in"
     assert sandbox["command"][-4:] == ["--host", "0.0.0.0", "--port", "8090"]

@@ -61,7 +61,7 @@ def seed(bridge, reevo) -> None:
     post(bridge, "stripe", json.dumps(markup).encode())
 
 
-__all__ = ["OPP", "INITECH_OPP"]
+__all__ = ["OPP", "INITECH_OPP"]  # re-exported from helpers for the console tests (the rest is defined here)
 
 
 def csrf_of(html: str) -> str:

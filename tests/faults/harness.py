@@ -28,7 +28,7 @@ FAST = {
     "BRIDGE_READ_TIMEOUT": "1",
     "BRIDGE_CONNECT_TIMEOUT": "0.5",
     # A request that timed out may still be applied up to 3 s after we gave up on it (the sandbox's
-    # delays are at most 1.5 s, plus what a loaded machine adds).
+    # delays before applying are at most 1.5 s, plus what a loaded machine adds).
     "BRIDGE_AMBIGUOUS_HOLD_SECONDS": "3",
     "BRIDGE_BREAKER_PROBE_SECONDS": "0.5",
     "BRIDGE_GRACEFUL_TIMEOUT": "5",

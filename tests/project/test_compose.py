@@ -61,7 +61,17 @@ def test_compose_shares_one_sandbox_reachable_from_the_host():
     assert sandbox["command"][-4:] == ["--host", "0.0.0.0", "--port", "8090"]
     assert sandbox["ports"] == ["127.0.0.1:${SANDBOX_PORT:-8090}:8090"]
     assert "8090" in " ".join(sandbox["healthcheck"]["test"]), "the image's own check looks at 8080"
-    assert bridge["image"] == sandbox["image"] and bridge["build"] == sandbox["build"] == "."
+    assert bridge["image"] == sandbox["image"]
+
+
+def test_one_service_builds_the_image_and_the_others_never_pull_it():
+    """Docker Compose builds in parallel, and several builds of one tag at once fail."""
+    services = compose()["services"]
+    ours = {name: s for name, s in services.items() if s.get("image") == "reevo-bridge"}
+    builders = [name for name, s in ours.items() if "build" in s]
+    assert builders == ["bridge-1"] and services["bridge-1"]["build"] == "."
+    assert services["bridge-1"]["pull_policy"] == "build"
+    assert all(s["pull_policy"] == "never" for name, s in ours.items() if name != "bridge-1")
 
 
 def test_the_image_carries_the_sandbox_and_lets_the_host_reach_it():

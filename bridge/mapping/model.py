@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,7 +83,7 @@ class Target:
             value = self.id.search(data)
             if value is None or value == "":
                 raise FieldError(MappingFailure.MISSING_TARGET, "the opportunity id is missing from the event")
-            if not _is_uuid(value):
+            if not reevo_fields.is_uuid(value):
                 raise FieldError(MappingFailure.INVALID_TARGET, f"opportunity id {str(value)[:60]!r} is not a UUID")
             return {"id": value}
         value = self.match_value.search(data)
@@ -251,11 +250,3 @@ def trusted_time(occurred_at: str | None, received_at: float) -> str | None:
     if occurred_at > _utc_text(arrived + timedelta(seconds=CLOCK_SKEW_SECONDS)):
         return _utc_text(arrived)
     return occurred_at
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-        return isinstance(value, str)
-    except ValueError:
-        return False

@@ -63,7 +63,8 @@ def field_problem(name: str, custom: dict) -> str | None:
             f"declare it under custom_fields with its value type")
 
 
-def _is_uuid(value) -> bool:
+def is_uuid(value) -> bool:
+    """A text uuid.UUID reads (Reevo's record ids are UUIDs)."""
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -73,10 +74,10 @@ def _is_uuid(value) -> bool:
 
 def _reference_problem(value) -> str | None:
     if isinstance(value, str):
-        return None if _is_uuid(value) else "is not a UUID"
+        return None if is_uuid(value) else "is not a UUID"
     if isinstance(value, dict) and len(value) == 1:
         if "related_record_id" in value:
-            return None if _is_uuid(value["related_record_id"]) else "related_record_id is not a UUID"
+            return None if is_uuid(value["related_record_id"]) else "related_record_id is not a UUID"
         match = value.get("related_record_match")
         if isinstance(match, dict) and len(match) == 1:
             return None
@@ -117,7 +118,7 @@ _CHECKS = {
     "number": _number_problem, "percent": _number_problem, "currency": _number_problem,
     "timestamp": _timestamp_problem,
     "boolean": lambda v: None if isinstance(v, bool) else "must be true or false",
-    "uuid": lambda v: None if _is_uuid(v) else "must be a UUID",
+    "uuid": lambda v: None if is_uuid(v) else "must be a UUID",
     "opportunity_stage": lambda v: None if isinstance(v, str) and v.strip() else "must be a stage id, api_name or name",
     "select": lambda v: None if isinstance(v, str) and v.strip() else "must be an option id, api_name or name",
 }

@@ -6,8 +6,7 @@ queues the same PATCH for another one, and the delivery's history records the ch
 """
 from __future__ import annotations
 
-import uuid
-
+from bridge.mapping.reevo_fields import is_uuid
 from bridge.store import DEAD, UNRESOLVED, DeliveryRecord, target_key
 from bridge.store.interface import Store
 from bridge.reasons import Refused
@@ -29,7 +28,7 @@ def retarget(store: Store, delivery_id: int, opportunity_id: str, now: float, dr
     record = store.get_delivery(delivery_id)
     if record is None:
         raise RetargetError(Refused.NOT_FOUND, f"no delivery {delivery_id}")
-    if not _is_uuid(opportunity_id):
+    if not (is_uuid(opportunity_id) and len(opportunity_id) == 36):  # the canonical form only
         raise RetargetError(Refused.INVALID_TARGET, f"opportunity id {opportunity_id[:60]!r} is not a UUID")
     if target_key(record.target) == UNRESOLVED:
         raise RetargetError(Refused.UNRESOLVED,
@@ -46,11 +45,3 @@ def retarget(store: Store, delivery_id: int, opportunity_id: str, now: float, dr
     if updated is None:  # purged by retention in between
         raise RetargetError(Refused.NOT_FOUND, f"no delivery {delivery_id}")
     return updated
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return False
-    return len(value) == 36

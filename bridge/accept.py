@@ -23,6 +23,7 @@ from bridge.reasons import Ignored, MappingFailure, Rejected
 from bridge.signatures import SignatureReason
 
 log = logging.getLogger("bridge.accept")
+STORE_RETRY_AFTER = 5  # seconds a client is asked to wait while the store is unavailable
 
 
 class Rejection(Exception):
@@ -134,7 +135,7 @@ class AcceptPipeline:
             log_state(log, "store unavailable", logging.ERROR, source=mapping.source, event_id=event.id,
                       reason=Rejected.STORE_UNAVAILABLE, detail=str(exc))
             raise Rejection(503, Rejected.STORE_UNAVAILABLE, "the event store is unavailable; retry later",
-                            retry_after=5) from None
+                            retry_after=STORE_RETRY_AFTER) from None
         status: AcceptResult | EventOutcome = IGNORED if stored == ACCEPTED and not rendered else stored
         metrics.EVENTS.labels(mapping.source, status).inc()
         if status == ACCEPTED:

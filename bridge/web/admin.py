@@ -5,14 +5,13 @@ needs `Authorization: Bearer <token>`, compared in constant time.
 """
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from bridge.ops import rebuild
 from bridge.ops.event_detail import delivery_view, event_detail
 from bridge.ops.issues import replay_ids
 from bridge.web.openapi import MAX_IDS, OPENAPI
+from bridge.web.webhooks import bearer_matches
 from bridge.ops.retarget import RetargetError, retarget
 from bridge.store import InvalidQuery
 from bridge.store.query import MAX_ID, check_filter, is_delivery_id
@@ -37,8 +36,7 @@ def require_token():
     token = _runtime().settings.admin_token
     if not token:
         return _error(404, Refused.NOT_FOUND, "the admin API is off; set BRIDGE_ADMIN_TOKEN to enable it")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not bearer_matches(request.headers.get("Authorization", ""), token):
         return _error(401, Refused.UNAUTHORIZED, "send Authorization: Bearer <BRIDGE_ADMIN_TOKEN>")
     return None
 

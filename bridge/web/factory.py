@@ -21,7 +21,7 @@ from bridge.delivery.decisions import Policy
 from bridge.delivery.gate import Gate
 from bridge.delivery.pace import PaceConfig
 from bridge.delivery.worker import DeliveryWorker, WorkerPool
-from bridge.accept import AcceptPipeline, build_sources
+from bridge.accept import STORE_RETRY_AFTER, AcceptPipeline, build_sources
 from bridge.mapping.loader import load_mappings
 from bridge.mapping.model import MappingError
 from bridge.telemetry.logs import SCRUBBER, configure_logging, log_state
@@ -33,7 +33,6 @@ from bridge.delivery.targets import TargetResolver
 from bridge.reasons import Rejected
 
 log = logging.getLogger("bridge.web")
-STORE_RETRY_AFTER = 5  # seconds a client is asked to wait while the store is unavailable
 
 
 @dataclass

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bridge.telemetry import metrics
-from bridge.accept import Rejection
+from bridge.accept import STORE_RETRY_AFTER, Rejection
 from bridge.signatures import SignedRequest
 from bridge.reasons import Rejected
 
@@ -91,7 +91,7 @@ def readyz():
     if request.args.get("scope") != "ingest":
         checks["delivery"] = _delivery_check(bridge.worker)
     ready = all(v == "ok" for v in checks.values())
-    retry = {} if checks["store"] == "ok" else {"Retry-After": "5"}  # a store outage is expected to pass
+    retry = {} if checks["store"] == "ok" else {"Retry-After": str(STORE_RETRY_AFTER)}  # an outage passes
     return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503, retry
 
 

@@ -186,8 +186,6 @@ def load_mapping(path: Path) -> tuple[Mapping | None, list[str]]:
         routes=[r for r in (_compile_route(problems, raw_route, custom, doc["event"].get("type") is not None)
                             for raw_route in doc["routes"]) if r],
         volatile=[path.split(".") for path in doc["event"].get("volatile") or []],
-        event_headers={k: _header_names(doc["event"].get(k)) for k in ("id", "type", "occurred_at")
-                       if _header_names(doc["event"].get(k))},
     )
     return (None if problems.lines else mapping), problems.lines
 

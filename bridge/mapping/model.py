@@ -138,7 +138,12 @@ class Mapping:
     events: Any
     routes: list[Route] = field(default_factory=list)
     volatile: list[list[str]] = field(default_factory=list)  # key paths a resend may change
-    event_headers: dict = field(default_factory=dict)  # id/type/occurred_at → header names it reads
+
+    @property
+    def event_headers(self) -> dict[str, list[str]]:
+        """id/type/occurred_at → the header names it reads, for those read from headers."""
+        return {name: list(reader.headers) for name, reader in self.event_fields.items()
+                if reader is not None and reader.headers}
 
     def read_events(self, body, headers) -> list[Event]:
         """Split a parsed body into events with their id, type and occurred_at."""
@@ -158,16 +163,15 @@ class Mapping:
         hashed = _without(data, self.volatile)
         canonical = canonical_json(hashed)
         fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
-        event_id = read["id"]
-        if event_id in (None, ""):
-            # No id in the event: identical re-sends still dedupe on the content hash.
-            event_id = CONTENT_HASH_PREFIX + fingerprint
+        no_id = read["id"] in (None, "")
+        # No id in the event: identical re-sends still dedupe on the content hash.
+        event_id = CONTENT_HASH_PREFIX + fingerprint if no_id else read["id"]
         unread = tuple((k, self.event_fields[k].describe) for k in ("id", "type")
                        if self.event_fields.get(k) and read[k] in (None, ""))
         return Event(self.source, str(event_id), None if read["type"] is None else str(read["type"]),
                      normalise_time(read["occurred_at"]), data, fingerprint,
                      canonical if hashed is data else None,  # the store keeps this text: no second encoding
-                     unread, "content_hash" if read["id"] in (None, "") else "sender")
+                     unread, "content_hash" if no_id else "sender")
 
     def render(self, event: Event) -> list[Delivery | Failure]:
         """Every matching route's delivery (or failure); empty when no route matches."""

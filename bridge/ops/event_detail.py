@@ -13,8 +13,7 @@ from dataclasses import asdict
 from bridge.store.interface import Store
 from bridge.mapping.selectors import ConditionError
 from bridge.ops.rebuild import stored_event
-from bridge.store import FINISHED, DEAD, DeliveryRecord
-from bridge.store.events_query import id_source
+from bridge.store import FINISHED, DEAD, ID_CONTENT_HASH, DeliveryRecord
 
 REEVO_PATCH_PATH = "/api/v2/opportunity/{id}"
 
@@ -51,10 +50,9 @@ def event_detail(store: Store, sources: dict, source: str, event_id: str) -> dic
         return None
     records = store.deliveries_for_event(source, event_id)
     event["status"] = event["outcome"]
-    event["id_source"] = id_source(event_id, event.get("id_source"))
-    # The mapping reads an id, yet the event is stored under its content hash: the id was missing.
+    # The mapping reads an id, yet the event is stored under its content hash (get_event's id_source).
     loaded = sources.get(source)
-    event["id_fallback"] = bool(event["id_source"] == "content_hash" and loaded is not None
+    event["id_fallback"] = bool(event["id_source"] == ID_CONTENT_HASH and loaded is not None
                                 and loaded.mapping.event_fields.get("id"))
     event["routes"] = route_table(sources.get(source), event, records)
     event["deliveries"] = [delivery_view(r, store.attempt_log(r.id)) for r in records]

@@ -65,7 +65,7 @@ ENV_NAME = "BRIDGE_STORE_URL"
 # An event id the bridge made from the event's content because the mapping read none.
 CONTENT_HASH_PREFIX = "sha256:"
 ID_SENDER, ID_CONTENT_HASH = "sender", "content_hash"
-_CONTENT_ID = re.compile(r"^sha256:[0-9a-f]{64}$")
+_CONTENT_ID = re.compile("^" + re.escape(CONTENT_HASH_PREFIX) + "[0-9a-f]{64}$")
 
 
 def id_source(event_id: str) -> str:

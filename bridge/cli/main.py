@@ -92,7 +92,7 @@ def cmd_send(args) -> int:
 
     from bridge.signatures import sign_request
     mapping = _load_one(args.mappings, args.source)
-    secret = next((_secret(n) for n in mapping.secret_names if _secret(n)), None)
+    secret = next((value for value in map(_secret, mapping.secret_names) if value), None)
     if secret is None:
         print(f"note: {', '.join(mapping.secret_names) or 'no secret'} unset here; "
               "signing with the sandbox demo secret", file=sys.stderr)
@@ -109,13 +109,12 @@ def cmd_send(args) -> int:
 
 def cmd_sandbox(args) -> int:
     """Run the bundled Reevo stand-in; --list only prints what it holds."""
+    from sandbox.listing import describe
     if args.list:
-        from sandbox.listing import describe
         print(describe(args.seed))
         return 0
     from sandbox.server import serve
     if args.show:
-        from sandbox.listing import describe
         print(f"{describe(args.seed)}\n(again any time: python -m bridge sandbox --list)", flush=True)
     serve(host=args.host, port=args.port, seed_path=args.seed)
     return 0

@@ -50,8 +50,8 @@ def edge_answer(refusal: Refusal) -> bytes:
 class EdgeWorker(ThreadWorker):
     """A ThreadWorker whose event loop reads every request whole before a thread takes it."""
 
-    client_timeout = 10.0
-    max_body_bytes = 1024 * 1024
+    client_timeout: float  # both from Settings, in init_process
+    max_body_bytes: int
 
     def init_process(self):
         if self.cfg.is_ssl or self.cfg.http2_cleartext != "off":

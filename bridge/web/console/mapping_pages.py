@@ -22,12 +22,12 @@ def _target_text(route) -> str:
     return f"match {target.match_field} = {getattr(target.match_value, 'expression', target.match_value)}"
 
 
-def _source_view(name: str, source, env: dict) -> dict:
+def _source_view(name: str, source) -> dict:
     mapping = source.mapping
     routes = [{"name": r.name, "when": r.condition.describe(), "target": _target_text(r),
                "fields": sorted(r.fields)} for r in mapping.routes]
     return {"name": name, "file": mapping.path, "scheme": mapping.scheme,
-            "secrets": [(n, source.secret_set.get(n, bool(env.get(n)))) for n in mapping.secret_names],
+            "secrets": [(n, source.secret_set.get(n, False)) for n in mapping.secret_names],
             "enabled": not source.missing, "demo": source.demo, "routes": routes}
 
 
@@ -35,7 +35,7 @@ def _source_view(name: str, source, env: dict) -> dict:
 def mappings():
     """Every source in use, what the last reload said, and what `check` finds in the files now."""
     bridge = runtime()
-    sources = [_source_view(n, s, bridge.settings.env) for n, s in sorted(bridge.pipeline.sources.items())]
+    sources = [_source_view(n, s) for n, s in sorted(bridge.pipeline.sources.items())]
     _, disk_problems = load_mappings(bridge.settings.mappings_dir)
     return page("mappings.html", sources=sources, reload=bridge.reload_status, disk_problems=disk_problems,
                 mappings_dir=bridge.settings.mappings_dir)
